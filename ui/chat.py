@@ -1,0 +1,368 @@
+"""The Gradio chat: streamed cited answers, a sources panel, thumbs up/down, example questions.
+
+Everything that comes from a document is escaped before it is put in a page: documents
+are data and may contain markup (``<script>``, ``<img onerror>``, ``javascript:`` links).
+Each browser session keeps its own history in ``gr.State``; nothing is shared between users.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import gradio as gr
+
+from assistant.chain import InvalidQuestion, validate_question
+from assistant.config import Settings
+from assistant.types import Answer, AnswerDelta, Citation, Hit, Question, StoredDocument
+from ui.feedback import FeedbackStore
+
+logger = logging.getLogger(__name__)
+
+#: Shown as clickable examples while the chat is empty.
+EXAMPLE_QUESTIONS: tuple[str, ...] = (
+    "How many children were affected by sexual deepfakes according to UNICEF?",
+    "Which countries restricted Grok?",
+    "What do regulators expect from AI companies?",
+)
+
+#: Characters of document text shown on each side of a quote in the sources panel.
+PASSAGE_CONTEXT_CHARS = 220
+
+SOURCES_PLACEHOLDER = '<div class="cl-sources-empty">Sources for the latest answer appear here.</div>'
+
+ERROR_TEXT = "Sorry, something went wrong while answering. Please try again."
+
+#: Passed to gr.mount_gradio_app (Gradio 6 takes css at mount/launch time, not on Blocks).
+CHAT_CSS = """
+.cl-header h1 { margin: 0 0 .2rem 0; font-size: 1.5rem; }
+.cl-header p { margin: 0; opacity: .8; }
+.cl-sources { display: flex; flex-direction: column; gap: .75rem; }
+.cl-sources-empty { opacity: .7; font-style: italic; padding: .5rem 0; }
+.cl-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6rem .75rem; }
+.cl-source-head { display: flex; gap: .5rem; align-items: baseline; flex-wrap: wrap; }
+.cl-n { font-weight: 700; background: var(--color-accent-soft); border-radius: 4px; padding: 0 .35rem; }
+.cl-title { font-weight: 600; }
+.cl-where { font-size: .85em; opacity: .75; word-break: break-all; }
+.cl-passage { margin: .4rem 0 0 0; line-height: 1.5; font-size: .95em; white-space: pre-wrap; }
+.cl-passage mark { background: #fde68a; color: #111; padding: 0 .1rem; border-radius: 2px; }
+.cl-banner { border-radius: 8px; padding: .5rem .75rem; font-size: .95em; }
+.cl-refused { background: #eef2ff; border: 1px solid #c7d2fe; color: #312e81; }
+.cl-conflict { background: #fff7ed; border: 1px solid #fdba74; color: #7c2d12; }
+"""
+
+
+# ------------------------------------------------------------------------------ rendering
+def safe_url(url: str | None) -> str | None:
+    """`url` if it is an absolute http(s) URL, else None (rejects javascript:, data:, relative)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def _passage(
+    citation: Citation,
+    get_document: Callable[[str], StoredDocument | None] | None,
+    hits: Sequence[Hit],
+) -> tuple[str, str, str]:
+    """(before, quote, after) around the quote: stored document text, else a retrieved chunk."""
+    if get_document is not None:
+        try:
+            doc = get_document(citation.doc_id)
+        except Exception:  # the panel must still render if the store hiccups
+            logger.exception("could not load document %s for the sources panel", citation.doc_id)
+            doc = None
+        if doc is not None and doc.text[citation.start : citation.end] == citation.quote:
+            text, start, end = doc.text, citation.start, citation.end
+            lo = max(0, start - PASSAGE_CONTEXT_CHARS)
+            hi = min(len(text), end + PASSAGE_CONTEXT_CHARS)
+            # Snap the cut to whitespace so the passage doesn't start or end mid-word.
+            if lo > 0:
+                space = text.find(" ", lo, start)
+                lo = space + 1 if space != -1 else lo
+            if hi < len(text):
+                space = text.rfind(" ", end, hi)
+                hi = space if space != -1 else hi
+            before = ("… " if lo > 0 else "") + text[lo:start]
+            after = text[end:hi] + (" …" if hi < len(text) else "")
+            return before, citation.quote, after
+    for hit in hits:
+        chunk = hit.chunk
+        if chunk.doc_id == citation.doc_id and chunk.start <= citation.start and citation.end <= chunk.end:
+            rel = citation.start - chunk.start
+            return chunk.text[:rel], citation.quote, chunk.text[rel + len(citation.quote) :]
+    return "", citation.quote, ""
+
+
+def render_sources(answer: Answer, get_document: Callable[[str], StoredDocument | None] | None = None) -> str:
+    """The sources panel HTML for `answer`: banners for refusal/conflict, then one card per citation.
+
+    Every piece of document text is html-escaped; only http(s) links become anchors.
+    """
+    parts: list[str] = ['<div class="cl-sources">']
+    if answer.refused:
+        parts.append(
+            '<div class="cl-banner cl-refused" role="status">ℹ️ No answer in the documents: '
+            "nothing was made up. Try rephrasing, or ask about something the documents cover.</div>"
+        )
+    for note in answer.notes:
+        parts.append(f'<div class="cl-banner cl-conflict" role="note">⚠️ {html.escape(note)}</div>')
+    for c in answer.citations:
+        before, quote, after = _passage(c, get_document, answer.hits)
+        url = safe_url(c.url)
+        if url is not None:
+            where = (
+                f'<a class="cl-where" href="{html.escape(url, quote=True)}" target="_blank" '
+                f'rel="noopener noreferrer nofollow">{html.escape(c.source)}</a>'
+            )
+        else:
+            where = f'<span class="cl-where">{html.escape(c.source)}</span>'
+        parts.append(
+            f'<div class="cl-source" data-n="{c.n}">'
+            f'<div class="cl-source-head"><span class="cl-n">[{c.n}]</span>'
+            f'<span class="cl-title">{html.escape(c.title)}</span>{where}</div>'
+            f'<p class="cl-passage">{html.escape(before)}<mark>{html.escape(quote)}</mark>'
+            f"{html.escape(after)}</p></div>"
+        )
+    if not answer.citations and not answer.refused and not answer.notes:
+        parts.append(SOURCES_PLACEHOLDER)
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def format_answer_text(answer: Answer) -> str:
+    """The chat bubble text: the answer (escaped, with its [n] markers), marked if refused or disputed."""
+    text = html.escape(answer.text)
+    if answer.refused:
+        return f"ℹ️ {text}"
+    if answer.notes:
+        notes = " ".join(html.escape(n) for n in answer.notes)
+        return f"{text}\n\n⚠️ _{notes}_"
+    return text
+
+
+# ------------------------------------------------------------------------------ handlers
+class ChatHandlers:
+    """The chat's event handlers, kept apart from the layout so tests can call them directly."""
+
+    def __init__(self, chain: Any, settings: Settings, feedback: FeedbackStore | None = None) -> None:
+        self.chain = chain
+        self.settings = settings
+        self.feedback = feedback or FeedbackStore(settings.feedback_path)
+        index = getattr(chain, "index", None)
+        self._get_document: Callable[[str], StoredDocument | None] | None = (
+            index.get_document if index is not None else None
+        )
+
+    def respond(
+        self, message: str, messages: list[dict[str, Any]] | None, turns: list[dict[str, Any]] | None
+    ) -> Iterator[tuple[str, list[dict[str, Any]], str, list[dict[str, Any]]]]:
+        """Stream one answer: yields (textbox value, chat messages, sources HTML, turns)."""
+        messages = list(messages or [])
+        turns = list(turns or [])
+        try:
+            question = validate_question(message or "", self.settings.max_question_chars)
+        except InvalidQuestion as exc:
+            gr.Warning(str(exc))
+            yield message, messages, gr.skip(), turns
+            return
+        history = (
+            [t["question"] for t in turns][-self.settings.max_history :] if self.settings.max_history else []
+        )
+        messages.append({"role": "user", "content": html.escape(question)})
+        messages.append({"role": "assistant", "content": "…"})
+        yield "", messages, gr.skip(), turns
+        streamed = ""
+        final: Answer | None = None
+        try:
+            for piece in self.chain.stream(Question(question=question, history=tuple(history))):
+                if isinstance(piece, AnswerDelta):
+                    streamed += piece.text
+                    messages[-1] = {"role": "assistant", "content": html.escape(streamed)}
+                    yield "", messages, gr.skip(), turns
+                elif isinstance(piece, Answer):
+                    final = piece
+        except Exception:
+            logger.exception("answering failed")
+            final = None
+        if final is None:
+            messages[-1] = {"role": "assistant", "content": ERROR_TEXT}
+            yield "", messages, gr.skip(), turns
+            return
+        messages[-1] = {"role": "assistant", "content": format_answer_text(final)}
+        turns.append({"question": question, "history": history, "answer": final.to_json()})
+        yield "", messages, render_sources(final, self._get_document), turns
+
+    def on_like(
+        self, turns: list[dict[str, Any]] | None, data: gr.LikeData
+    ) -> tuple[dict[str, Any], str | None]:
+        """Thumbs up is logged; thumbs down is recorded and opens the optional comment box.
+
+        Returns (comment row update, pending feedback_id).
+        """
+        turn = self._turn_for(turns or [], data.index)
+        if turn is None:
+            return gr.update(visible=False), None
+        if data.liked is True:
+            logger.info("thumbs up: %r", turn["question"])
+            return gr.update(visible=False), None
+        if data.liked is False:
+            fid = self.record_thumbs_down(turn)
+            return gr.update(visible=True), fid
+        return gr.update(visible=False), None  # feedback removed (un-clicked)
+
+    def record_thumbs_down(
+        self, turn: dict[str, Any], comment: str = "", feedback_id: str | None = None
+    ) -> str:
+        """Append a thumbs-down line for one chat turn; returns its feedback_id."""
+        return self.feedback.record(
+            question=turn["question"],
+            history=turn["history"],
+            answer=turn["answer"],
+            comment=comment,
+            feedback_id=feedback_id,
+        )
+
+    def send_comment(
+        self, comment: str, fid: str | None, turns: list[dict[str, Any]] | None
+    ) -> tuple[dict[str, Any], str, str | None]:
+        """Store the optional comment for the last thumbed-down answer, then close the box."""
+        if fid and comment.strip():
+            for turn in reversed(turns or []):
+                if turn.get("feedback_id") == fid:
+                    self.record_thumbs_down(turn, comment, fid)
+                    gr.Info("Thanks, your feedback was saved.")
+                    break
+        return gr.update(visible=False), "", None
+
+    @staticmethod
+    def _turn_for(
+        turns: list[dict[str, Any]], index: int | tuple[int, int] | list[int]
+    ) -> dict[str, Any] | None:
+        # Messages alternate user/assistant, so assistant message i belongs to turn i // 2.
+        i = index[0] if isinstance(index, (tuple, list)) else index
+        turn_no = int(i) // 2
+        return turns[turn_no] if 0 <= turn_no < len(turns) else None
+
+    def ask(self, question: str, history: list[str] | None = None) -> dict[str, Any]:
+        """Answer a question with citations (same JSON as POST /api/ask).
+
+        `history` holds the user's earlier questions, oldest first.
+        """
+        try:
+            q = validate_question(question or "", self.settings.max_question_chars)
+        except InvalidQuestion as exc:
+            raise gr.Error(str(exc)) from None
+        hist = [h for h in (history or []) if isinstance(h, str)][-max(self.settings.max_history, 0) :]
+        answer: Answer = self.chain.invoke(Question(question=q, history=tuple(hist)))
+        return answer.to_json()
+
+
+# ------------------------------------------------------------------------------ layout
+def build_chat(chain: Any, settings: Settings, feedback: FeedbackStore | None = None) -> gr.Blocks:
+    """The chat page: streamed answers with [n] markers, sources panel, feedback, examples.
+
+    Only the `ask` endpoint is public in Gradio's API listing; UI events are private.
+    """
+    handlers = ChatHandlers(chain, settings, feedback)
+
+    with gr.Blocks(title="citeline", fill_width=False) as demo:
+        turns = gr.State([])  # per browser session: [{"question","history","answer","feedback_id"?}]
+        pending = gr.State(None)  # feedback_id awaiting an optional comment
+        with gr.Column(elem_classes="cl-header"):
+            gr.HTML(
+                "<h1>citeline</h1><p>Answers from your documents only. Every sentence cites a verbatim "
+                "quote; if the documents don't say, it tells you so.</p>"
+            )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(
+                    label="Chat",
+                    height=460,
+                    sanitize_html=True,
+                    render_markdown=True,
+                    allow_tags=False,
+                    feedback_options=("Like", "Dislike"),
+                    buttons=["copy"],
+                    examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
+                    placeholder="Ask a question about the documents, or pick an example.",
+                    elem_id="cl-chatbot",
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        placeholder="Ask a question…",
+                        show_label=False,
+                        scale=5,
+                        min_width=180,
+                        max_lines=4,
+                        elem_id="cl-question",
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="cl-ask")
+                with gr.Row(visible=False) as comment_row:
+                    comment = gr.Textbox(
+                        placeholder="What was wrong with this answer? (optional)",
+                        show_label=False,
+                        scale=5,
+                        min_width=180,
+                        elem_id="cl-comment",
+                    )
+                    comment_btn = gr.Button("Send feedback", scale=1, min_width=70)
+                clear = gr.Button("New conversation", size="sm", variant="secondary")
+            with gr.Column(scale=2, min_width=300):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(SOURCES_PLACEHOLDER, elem_id="cl-sources")
+
+        ask_io: dict[str, Any] = {
+            "fn": handlers.respond,
+            "inputs": [box, chatbot, turns],
+            "outputs": [box, chatbot, sources, turns],
+            "api_visibility": "private",
+        }
+        box.submit(**ask_io)
+        send.click(**ask_io)
+
+        def pick_example(ev: gr.SelectData) -> str:
+            return ev.value["text"] if isinstance(ev.value, dict) else str(ev.value)
+
+        chatbot.example_select(
+            pick_example,
+            inputs=None,
+            outputs=box,
+            api_visibility="private",
+        ).then(**ask_io)
+
+        def on_like(turn_list: list[dict[str, Any]], data: gr.LikeData) -> tuple[Any, Any, Any]:
+            row, fid = handlers.on_like(turn_list, data)
+            if fid is not None:
+                turn = handlers._turn_for(turn_list, data.index)
+                if turn is not None:
+                    turn["feedback_id"] = fid
+            return row, fid, turn_list
+
+        chatbot.like(on_like, inputs=[turns], outputs=[comment_row, pending, turns], api_visibility="private")
+        comment_ev = {
+            "fn": handlers.send_comment,
+            "inputs": [comment, pending, turns],
+            "outputs": [comment_row, comment, pending],
+            "api_visibility": "private",
+        }
+        comment_btn.click(**comment_ev)
+        comment.submit(**comment_ev)
+        clear.click(
+            lambda: ([], [], SOURCES_PLACEHOLDER, gr.update(visible=False), None),
+            inputs=None,
+            outputs=[chatbot, turns, sources, comment_row, pending],
+            api_visibility="private",
+        )
+        gr.api(handlers.ask, api_name="ask")
+    demo.queue(default_concurrency_limit=4)
+    return demo
