@@ -1,0 +1,163 @@
+"""Sentence-aware chunks with exact character offsets, sized for the embedder's window.
+
+Each paragraph of the cleaned text is split into sentences with pysbd (char_span=True,
+clean=False, so offsets index the original text); whole sentences are packed up to
+`max_tokens` (counted with the embedder's own tokenizer), with `overlap` sentences repeated
+between neighbouring chunks. A sentence longer than `max_tokens` is split at word boundaries.
+Invariant, asserted for every chunk: ``document.text[chunk.start:chunk.end] == chunk.text``
+and ``count_tokens(chunk.text) <= max_tokens <= EMBEDDER_MAX_TOKENS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from assistant.config import EMBEDDER_MAX_TOKENS
+from assistant.types import Chunk, Document
+
+#: Bump when chunk boundaries would change for the same text (forces `ingest --rebuild`).
+CHUNKER_VERSION = "sentences-v1"
+
+TokenCounter = Callable[[str], int]
+
+_PARAGRAPH = re.compile(r"[^\n]+")
+_WORD = re.compile(r"\S+")
+
+
+def chunker_signature(max_tokens: int, overlap: int) -> str:
+    """What the store records: the chunker version plus the settings that shape chunks."""
+    return f"{CHUNKER_VERSION};max_tokens={max_tokens};overlap={overlap}"
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> Any:
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """(start, end) shrunk to exclude surrounding whitespace; None if nothing is left."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence (start, end) offsets in `text`, paragraph by paragraph, covering all its non-space text.
+
+    pysbd runs per paragraph (line) so headings and list items stay their own units and its
+    per-sentence search stays cheap on long documents. Any text pysbd's spans miss becomes a
+    span of its own, so no content is ever dropped.
+    """
+    spans: list[tuple[int, int]] = []
+    for para in _PARAGRAPH.finditer(text):
+        base, para_text = para.start(), para.group()
+        cursor = 0
+        for seg in _segmenter().segment(para_text):
+            start, end = max(seg.start, cursor), min(seg.end, len(para_text))
+            if start > cursor:  # text pysbd skipped
+                gap = _trimmed(para_text, cursor, start)
+                if gap:
+                    spans.append((base + gap[0], base + gap[1]))
+            piece = _trimmed(para_text, start, end)
+            if piece:
+                spans.append((base + piece[0], base + piece[1]))
+            cursor = max(cursor, end)
+        tail = _trimmed(para_text, cursor, len(para_text))
+        if tail:
+            spans.append((base + tail[0], base + tail[1]))
+    return spans
+
+
+def _split_long(
+    text: str, start: int, end: int, count: TokenCounter, max_tokens: int
+) -> list[tuple[int, int]]:
+    """Split one over-long sentence at word boundaries (a giant 'word' at character boundaries)."""
+    pieces: list[tuple[int, int]] = []
+    words = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text[start:end])]
+    cur: tuple[int, int] | None = None
+    for w_start, w_end in words:
+        if cur is not None and count(text[cur[0] : w_end]) <= max_tokens:
+            cur = (cur[0], w_end)
+            continue
+        if cur is not None:
+            pieces.append(cur)
+        if count(text[w_start:w_end]) <= max_tokens:
+            cur = (w_start, w_end)
+            continue
+        # One word longer than the window (a URL, base64...): cut by characters.
+        pos = w_start
+        while pos < w_end:
+            step = w_end - pos
+            while step > 1 and count(text[pos : pos + step]) > max_tokens:
+                step = max(1, step * 3 // 4)
+            pieces.append((pos, pos + step))
+            pos += step
+        cur = None
+    if cur is not None:
+        pieces.append(cur)
+    return pieces
+
+
+def chunk_id_for(doc_id: str, start: int, end: int, text: str) -> str:
+    """Content hash of a chunk: same document, offsets and text -> same id (enables skip-if-present)."""
+    digest = hashlib.sha256(f"{doc_id}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()
+    return digest[:32]
+
+
+def chunk_document(
+    doc: Document, count_tokens: TokenCounter, max_tokens: int, overlap: int = 1
+) -> list[Chunk]:
+    """Pack `doc`'s sentences into chunks of at most `max_tokens` tokens with `overlap` shared sentences."""
+    if not 0 < max_tokens <= EMBEDDER_MAX_TOKENS:
+        raise ValueError(f"max_tokens must be in 1..{EMBEDDER_MAX_TOKENS}, got {max_tokens}")
+    text = doc.text
+    units: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text):
+        if count_tokens(text[start:end]) <= max_tokens:
+            units.append((start, end))
+        else:
+            units.extend(_split_long(text, start, end, count_tokens, max_tokens))
+
+    spans: list[tuple[int, int]] = []  # (first unit, last unit) inclusive
+    i = 0
+    while i < len(units):
+        j = i
+        while j + 1 < len(units) and count_tokens(text[units[i][0] : units[j + 1][1]]) <= max_tokens:
+            j += 1
+        spans.append((i, j))
+        if j + 1 >= len(units):
+            break
+        # Next chunk repeats up to `overlap` trailing sentences, if they leave room to move forward.
+        nxt = max(j + 1 - overlap, i + 1)
+        while nxt <= j and count_tokens(text[units[nxt][0] : units[j + 1][1]]) > max_tokens:
+            nxt += 1
+        i = nxt
+
+    chunks: list[Chunk] = []
+    for index, (first, last) in enumerate(spans):
+        start, end = units[first][0], units[last][1]
+        chunk_text = text[start:end]
+        tokens = count_tokens(chunk_text)
+        if tokens > max_tokens:  # a real check, not `assert`: it must survive `python -O`
+            raise RuntimeError(f"chunk {index} of {doc.source} has {tokens} tokens, over {max_tokens}")
+        chunks.append(
+            Chunk(
+                chunk_id=chunk_id_for(doc.doc_id, start, end, chunk_text),
+                doc_id=doc.doc_id,
+                source=doc.source,
+                title=doc.title,
+                text=chunk_text,
+                start=start,
+                end=end,
+                index=index,
+            )
+        )
+    return chunks

@@ -1,0 +1,244 @@
+"""Turn files into cleaned `Document`s, or `Skipped` with a reason a user can act on.
+
+Two steps so incremental ingest can skip unchanged files cheaply:
+`read_file(path, root, max_file_bytes)` reads bytes and hashes them (`RawFile` or `Skipped`);
+`parse(raw)` extracts text by type (.txt, .md, .html/.htm via trafilatura, .pdf via pypdf),
+picks a title and cleans the text (`Document` or `Skipped`).
+`load_file` does both. `find_files(folder)` lists the candidate files of a folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.types import Document, Skipped
+from ingest.clean import clean
+
+log = logging.getLogger(__name__)
+
+TEXT_EXTENSIONS = frozenset({".txt", ".md", ".markdown"})
+HTML_EXTENSIONS = frozenset({".html", ".htm"})
+PDF_EXTENSIONS = frozenset({".pdf"})
+SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS | PDF_EXTENSIONS
+
+_TITLE_MAX_CHARS = 150
+_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A file's bytes, read once, with the hash that drives incremental ingest."""
+
+    source: str
+    path: Path
+    data: bytes
+    content_hash: str
+
+    @property
+    def extension(self) -> str:
+        return self.path.suffix.lower()
+
+
+def doc_id_for(source: str) -> str:
+    """Stable id of a document: a hash of its source path (same file, same id, across runs)."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+
+
+def _supported_list() -> str:
+    return ", ".join(sorted(SUPPORTED_EXTENSIONS))
+
+
+def find_files(folder: Path) -> list[Path]:
+    """Every non-hidden file under `folder` (recursively, sorted; symlinks included, even broken ones)."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(Path(dirpath) / name for name in filenames if not name.startswith("."))
+    return sorted(found)
+
+
+def source_for(path: Path, root: Path) -> str:
+    """The path relative to the ingested folder, with POSIX separators."""
+    return path.relative_to(root).as_posix()
+
+
+def _size_text(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def read_file(path: Path, root: Path, max_file_bytes: int) -> RawFile | Skipped:
+    """Read and hash one file; unsupported, over-size, unreadable and empty files are `Skipped`."""
+    source = source_for(path, root)
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        shown = ext or "(no extension)"
+        return Skipped(source, f"unsupported file type {shown}; citeline reads {_supported_list()}")
+    if path.is_symlink() and not path.exists():
+        return Skipped(source, "cannot read the file: it is a broken symbolic link")
+    if path.is_dir():
+        return Skipped(source, "cannot read the file: it is a folder, not a file")
+    try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            return Skipped(
+                source,
+                f"file is {_size_text(size)}, over the {_size_text(max_file_bytes)} limit "
+                "(raise CITELINE_MAX_FILE_BYTES to include it)",
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        return Skipped(source, f"cannot read the file ({why}); check that it exists and you may read it")
+    if not data.strip():
+        return Skipped(source, "empty file")
+    return RawFile(source, path, data, hashlib.sha256(data).hexdigest())
+
+
+def _decode_text(raw: RawFile) -> str | Skipped:
+    head = raw.data[:_SNIFF_BYTES]
+    if b"\x00" in head:
+        return Skipped(raw.source, f"looks like a binary file, not {raw.extension} text (has NUL bytes)")
+    try:
+        text = raw.data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Skipped(
+            raw.source,
+            f"not valid UTF-8 text (bad byte 0x{raw.data[exc.start]:02x} at position {exc.start}); "
+            "save the file as UTF-8",
+        )
+    sample = text[:_SNIFF_BYTES]
+    control = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if control > max(4, len(sample) // 20):
+        return Skipped(raw.source, f"looks like a binary file, not {raw.extension} text (control bytes)")
+    return text
+
+
+def title_from_filename(source: str) -> str:
+    """A readable title from a file name: 'docs/reset_your-password.md' -> 'Reset your password'."""
+    stem = re.sub(r"[-_\s]+", " ", Path(source).stem).strip()
+    return (stem[:1].upper() + stem[1:]) if stem else source
+
+
+def _headline(line: str) -> str | None:
+    """`line` if it reads as a headline: short, several words, not ending a sentence."""
+    line = line.strip().lstrip("#").strip()
+    if not line or len(line) > _TITLE_MAX_CHARS or len(line.split()) < 2:
+        return None
+    if line.endswith((".", ",", ";", ":")):
+        return None
+    return line
+
+
+def _strip_markdown(text: str) -> str:
+    """Markdown syntax a reader would not see: heading marks, emphasis, link/image targets."""
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"^\s{0,3}#{1,6}\s+", "", text, flags=re.MULTILINE)
+    text = re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
+    return re.sub(r"^\s{0,3}(?:[-*_]\s*){3,}$", "", text, flags=re.MULTILINE)
+
+
+def _first_line(text: str) -> str:
+    return next((line for line in text.splitlines() if line.strip()), "")
+
+
+def _load_text(raw: RawFile) -> tuple[str, str | None] | Skipped:
+    text = _decode_text(raw)
+    if isinstance(text, Skipped):
+        return text
+    first = _first_line(text)
+    if raw.extension in {".md", ".markdown"}:
+        title = _headline(first) if first.lstrip().startswith("#") else None
+        return _strip_markdown(text), title or _headline(first)
+    return text, _headline(first)
+
+
+def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
+    import trafilatura
+
+    text = _decode_text(raw)
+    if isinstance(text, Skipped):
+        return text
+    extracted = trafilatura.bare_extraction(
+        text, with_metadata=True, include_comments=False, include_tables=True, include_formatting=False
+    )
+    body = (extracted.text or "") if extracted is not None else ""
+    if not body.strip():
+        return Skipped(raw.source, "no main text found in the HTML page (only navigation, scripts or markup)")
+    title = extracted.title if extracted is not None else None
+    return body, (title or "").strip() or None
+
+
+def _load_pdf(raw: RawFile) -> tuple[str, str | None] | Skipped:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(raw.data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return Skipped(raw.source, "the PDF is password-protected; save an unprotected copy")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = reader.metadata.title if reader.metadata else None
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        return Skipped(raw.source, f"not a readable PDF ({exc})")
+    # pypdf returns hard-wrapped lines; a line that does not end a sentence continues the paragraph.
+    paragraphs: list[str] = []
+    for page in pages:
+        current = ""
+        for line in page.splitlines():
+            line = line.strip()
+            if not line:
+                if current:
+                    paragraphs.append(current)
+                current = ""
+                continue
+            if current and not current.endswith((".", "!", "?", ":")):
+                current = f"{current} {line}"
+            else:
+                if current:
+                    paragraphs.append(current)
+                current = line
+        if current:
+            paragraphs.append(current)
+    body = "\n\n".join(p for p in paragraphs if p)
+    if not body.strip():
+        return Skipped(raw.source, "the PDF has no extractable text (scanned images need OCR first)")
+    return body, (str(meta_title).strip() if meta_title else None) or None
+
+
+def parse(raw: RawFile) -> Document | Skipped:
+    """Extract, title and clean one file's text (the raw bytes' hash is kept on the Document)."""
+    ext = raw.extension
+    if ext in HTML_EXTENSIONS:
+        loaded = _load_html(raw)
+    elif ext in PDF_EXTENSIONS:
+        loaded = _load_pdf(raw)
+    else:
+        loaded = _load_text(raw)
+    if isinstance(loaded, Skipped):
+        return loaded
+    body, title = loaded
+    text, removed = clean(body)
+    if not text.strip():
+        return Skipped(raw.source, "no text left after removing boilerplate (ads, navigation, share lines)")
+    return Document(
+        doc_id=doc_id_for(raw.source),
+        source=raw.source,
+        title=title or title_from_filename(raw.source),
+        text=text,
+        content_hash=raw.content_hash,
+        removed=removed,
+        metadata={"type": ext.lstrip(".")},
+    )
+
+
+def load_file(path: Path, root: Path, max_file_bytes: int) -> Document | Skipped:
+    """Read and parse one file under `root`."""
+    raw = read_file(path, root, max_file_bytes)
+    return raw if isinstance(raw, Skipped) else parse(raw)

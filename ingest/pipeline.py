@@ -1,0 +1,287 @@
+"""Incremental, idempotent ingest of a folder into the store: load -> clean -> chunk -> embed -> write.
+
+The folder is the source of truth: after `ingest_folder` the store holds exactly the folder's
+readable documents. Per file:
+
+* unchanged (same raw-bytes hash; the chunker is fixed per store) -> nothing embedded or written;
+* new or edited -> re-chunked; chunks already stored under the same content-hash id are not
+  re-embedded, stale chunk ids are deleted, new chunks are embedded and written in batches,
+  and the document record is written LAST (so an interrupted ingest redoes that file);
+* gone from the folder -> its chunks and record are deleted;
+* unreadable or bad now -> reported as skipped, and its previously stored version is KEPT.
+
+Chunks left behind by a crash (no document record, file gone) are deleted on the next run.
+Entry points: `run_ingest` (what the CLI calls) and `ingest_folder` (takes a built store).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from tqdm import tqdm
+
+from assistant.config import Settings
+from assistant.store import ChromaStore, open_store
+from assistant.types import Chunk, Document, Removal, Skipped
+from ingest.chunking import chunk_document, chunker_signature
+from ingest.loaders import SUPPORTED_EXTENSIONS, find_files, parse, read_file
+
+log = logging.getLogger(__name__)
+
+_REPORT_TEXT_CHARS = 100
+
+
+class IngestError(RuntimeError):
+    """An ingest that cannot run or did not finish; the message says what to do."""
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did. `summary_lines()` and `report_lines()` render it for people."""
+
+    folder: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # skipped now, previous stored version kept
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    chunks_total: int = 0
+    embedding_calls: int = 0
+    seconds: float = 0.0
+    removals: dict[str, tuple[Removal, ...]] = field(default_factory=dict)  # by source, all stored docs
+
+    @property
+    def changed(self) -> bool:
+        """True when the store's content changed."""
+        return bool(self.added or self.updated or self.removed or self.chunks_written or self.chunks_deleted)
+
+    def summary_lines(self) -> list[str]:
+        """A short human summary: counts, then one line per skipped file with its reason."""
+        lines = [
+            f"Ingested {self.folder}: {len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.removed)} removed, {len(self.unchanged)} unchanged, {len(self.skipped)} skipped.",
+            f"Chunks: {self.chunks_written} written, {self.chunks_deleted} deleted, "
+            f"{self.chunks_total} stored; {self.embedding_calls} embedding calls; {self.seconds:.1f} s.",
+        ]
+        kept = set(self.kept)
+        for skip in self.skipped:
+            note = " (previous version kept)" if skip.source in kept else ""
+            lines.append(f"Skipped {skip.source}: {skip.reason}{note}")
+        return lines
+
+    def report_lines(self) -> list[str]:
+        """Per-document lines for `ingest --report`: what the cleaner removed from each document."""
+        lines: list[str] = []
+        for source in sorted(self.removals):
+            removed = self.removals[source]
+            lines.append(f"{source}: {len(removed)} piece(s) of boilerplate removed")
+            for item in removed:
+                text = " / ".join(item.text.split("\n"))
+                if len(text) > _REPORT_TEXT_CHARS:
+                    text = text[: _REPORT_TEXT_CHARS - 1] + "…"
+                lines.append(f"  - {item.kind}: {text}")
+        return lines
+
+
+def supported_files(folder: Path) -> list[Path]:
+    """Files under `folder`; raises IngestError when it is missing or holds no supported document."""
+    if not folder.exists():
+        raise IngestError(f"Folder not found: {folder}. Pass the folder of documents to ingest.")
+    if not folder.is_dir():
+        raise IngestError(f"{folder} is a file, not a folder. Pass the folder that contains it.")
+    files = find_files(folder)
+    if not any(f.suffix.lower() in SUPPORTED_EXTENSIONS for f in files):
+        kinds = ", ".join(sorted(SUPPORTED_EXTENSIONS))
+        raise IngestError(f"No documents to ingest in {folder}: citeline reads {kinds} files.")
+    return files
+
+
+def _token_counter(embeddings: Embeddings) -> Callable[[str], int]:
+    counter = getattr(embeddings, "count_tokens", None)
+    if not callable(counter):
+        raise IngestError(
+            f"{type(embeddings).__name__} has no count_tokens(text); "
+            "the chunker needs the embedder's tokenizer"
+        )
+    return counter  # type: ignore[no-any-return]
+
+
+class _Writer:
+    """Embeds and writes chunks in bounded batches; writes each document record after its last chunk."""
+
+    def __init__(
+        self, store: ChromaStore, embeddings: Embeddings, batch_size: int, report: IngestReport, bar: tqdm
+    ) -> None:
+        self.store, self.embeddings, self.batch_size = store, embeddings, batch_size
+        self.report, self.bar = report, bar
+        self.pending: list[Chunk] = []
+        self.waiting: list[tuple[Document, int]] = []  # (document, its chunk count), in order
+
+    def add(self, doc: Document, new_chunks: Sequence[Chunk], chunk_count: int) -> None:
+        self.pending.extend(new_chunks)
+        self.waiting.append((doc, chunk_count))
+        while len(self.pending) >= self.batch_size:
+            self._flush(self.batch_size)
+
+    def finish(self) -> None:
+        while self.pending:
+            self._flush(self.batch_size)
+        self._write_ready_documents()
+
+    def _flush(self, size: int) -> None:
+        batch, self.pending = self.pending[:size], self.pending[size:]
+        self.report.embedding_calls += 1
+        try:
+            vectors = self.embeddings.embed_documents([c.text for c in batch])
+        except Exception as exc:
+            raise IngestError(
+                f"Embedding failed after {self.report.chunks_written} chunks were saved ({exc}). "
+                "Fix the cause and run the same ingest again: it resumes where it stopped."
+            ) from exc
+        self.store.put_chunks(batch, vectors)
+        self.report.chunks_written += len(batch)
+        self.bar.update(len(batch))
+        self._write_ready_documents()
+
+    def _write_ready_documents(self) -> None:
+        waiting_ids = {c.doc_id for c in self.pending}
+        still: list[tuple[Document, int]] = []
+        for doc, count in self.waiting:
+            if doc.doc_id in waiting_ids:
+                still.append((doc, count))
+            else:
+                self.store.put_document(doc, count)
+        self.waiting = still
+
+
+def ingest_folder(
+    folder: Path,
+    store: ChromaStore,
+    embeddings: Embeddings,
+    *,
+    max_file_bytes: int,
+    chunk_max_tokens: int,
+    overlap: int,
+    batch_size: int,
+    progress: bool = False,
+) -> IngestReport:
+    """Make `store` hold exactly the readable documents of `folder`, embedding only what changed.
+
+    Raises IngestError for a missing folder, a folder with no supported files, a store whose
+    chunker differs from (chunk_max_tokens, overlap), or an embedding failure (re-running
+    resumes). Bad files are skipped with a reason and never cause stored data to be lost.
+    """
+    started = time.perf_counter()
+    folder = Path(folder)
+    files = supported_files(folder)
+    signature = chunker_signature(chunk_max_tokens, overlap)
+    if store.spec.chunker and store.spec.chunker != signature:
+        raise IngestError(
+            f"store opened for chunker {store.spec.chunker!r} but asked to chunk with {signature!r}"
+        )
+    count_tokens = _token_counter(embeddings)
+    report = IngestReport(folder=str(folder))
+
+    stored = store.list_documents()
+    existing_ids = store.chunk_ids_by_document()
+    keep_doc_ids: set[str] = set()
+    todo: list[tuple[Document, bool]] = []  # (document, is_update)
+    seen: set[str] = set()
+
+    for path in files:
+        raw = read_file(path, folder, max_file_bytes)
+        seen.add(raw.source)
+        previous = stored.get(raw.source)
+        if not isinstance(raw, Skipped) and previous and previous.content_hash == raw.content_hash:
+            report.unchanged.append(raw.source)
+            keep_doc_ids.add(previous.doc_id)
+            continue
+        loaded = raw if isinstance(raw, Skipped) else parse(raw)
+        if isinstance(loaded, Skipped):
+            report.skipped.append(loaded)
+            if previous is not None:
+                report.kept.append(loaded.source)
+                keep_doc_ids.add(previous.doc_id)
+            if not loaded.reason.startswith("unsupported file type"):
+                log.warning("skipped %s: %s", loaded.source, loaded.reason)
+            continue
+        todo.append((loaded, previous is not None))
+        keep_doc_ids.add(loaded.doc_id)
+
+    for source, record in sorted(stored.items()):
+        if source not in seen:
+            store.delete_document(record.doc_id)
+            report.removed.append(source)
+            report.chunks_deleted += len(existing_ids.get(record.doc_id, ()))
+    # Chunks whose document is neither kept nor being written: leftovers of an interrupted run.
+    removed_ids = {stored[source].doc_id for source in report.removed}
+    report.chunks_deleted += store.delete_chunks(
+        cid
+        for doc_id, ids in existing_ids.items()
+        if doc_id not in keep_doc_ids and doc_id not in removed_ids
+        for cid in ids
+    )
+
+    plans: list[tuple[Document, list[Chunk], list[Chunk]]] = []
+    for doc, is_update in todo:
+        chunks = chunk_document(doc, count_tokens, chunk_max_tokens, overlap)
+        have = existing_ids.get(doc.doc_id, set())
+        wanted = {c.chunk_id for c in chunks}
+        report.chunks_deleted += store.delete_chunks(have - wanted)
+        plans.append((doc, chunks, [c for c in chunks if c.chunk_id not in have]))
+        (report.updated if is_update else report.added).append(doc.source)
+
+    total_new = sum(len(new) for _, _, new in plans)
+    show = progress and sys.stderr.isatty()
+    with tqdm(total=total_new, unit="chunk", desc="Embedding", file=sys.stderr, disable=not show) as bar:
+        writer = _Writer(store, embeddings, batch_size, report, bar)
+        for doc, chunks, new in plans:
+            writer.add(doc, new, len(chunks))
+        writer.finish()
+
+    store.note_folder(folder.resolve())
+    records = store.list_documents()
+    report.removals = {source: rec.removed for source, rec in records.items()}
+    report.chunks_total = store.count_chunks()
+    report.seconds = time.perf_counter() - started
+    log.info("ingest of %s: %s", folder, report.summary_lines()[0])
+    return report
+
+
+def run_ingest(
+    folder: Path, settings: Settings, embeddings: Embeddings, *, rebuild: bool = False, progress: bool = True
+) -> IngestReport:
+    """What `citeline ingest [--rebuild] PATH` runs: open (or rebuild) the store, ingest `folder`.
+
+    The folder is validated before anything is dropped, so `--rebuild` on a wrong path loses
+    nothing. Raises IngestError (bad folder, failed embedding) and assistant.store.StoreError
+    (StoreMismatchError names the rebuild command; unreachable Chroma server).
+    """
+    folder = Path(folder)
+    supported_files(folder)
+    store = open_store(
+        settings,
+        embeddings,
+        create=True,
+        chunker=chunker_signature(settings.chunk_max_tokens, settings.chunk_overlap_sentences),
+        reset=rebuild,
+    )
+    return ingest_folder(
+        folder,
+        store,
+        embeddings,
+        max_file_bytes=settings.max_file_bytes,
+        chunk_max_tokens=settings.chunk_max_tokens,
+        overlap=settings.chunk_overlap_sentences,
+        batch_size=settings.embed_batch_size,
+        progress=progress,
+    )
