@@ -1,0 +1,501 @@
+"""The default answerer: picks verbatim sentences from the retrieved chunks and cites them.
+
+No language model writes anything, so an answer can only say what a document says, and a
+document's text can never act as an instruction: it is only ever quoted.
+
+How a sentence is scored against the question
+---------------------------------------------
+* ``cosine``: the embedder's cosine similarity between the question and the sentence
+  (meaning, paraphrase).
+* ``coverage``: the share of the question's content words the sentence contains (exact
+  evidence). Words match when equal or when they share a long common prefix, a stemmer
+  stand-in that lets "children" match "child" and "signed" match "signatories" (no stemmer
+  package is installed). Names (capitalised words, acronyms, figures) count double, since a
+  sentence about another entity does not answer.
+* ``score = cosine + LEXICAL_WEIGHT * coverage`` ranks the sentences.
+
+Refusal: the best sentence must pass `_supports`: enough meaning (cosine) *and* it must match
+the question's topic words, the content words that are not names. Requiring topic words is
+what refuses near misses: "What fine did Malaysia impose on xAI?" finds sentences naming
+Malaysia and xAI, but none about a fine. A very high cosine alone also passes, so that plain
+paraphrases that share no word with the document are still answered.
+
+Conflicts: two supporting sentences from different documents that say nearly the same thing
+(high sentence-to-sentence cosine) but state different figures are both shown, each cited,
+and `CONFLICT_NOTE` is added. Sentences that say the same thing with the same figures are
+redundant: only the better one is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import pysbd
+from langchain_core.embeddings import Embeddings
+
+from assistant.retrieval import BM25_STOPWORDS, looks_like_follow_up, retrieval_query
+from assistant.types import CONFLICT_NOTE, REFUSAL_TEXT, Answer, AnswerDelta, Citation, Hit, Question
+
+log = logging.getLogger(__name__)
+
+# --- calibrated constants -------------------------------------------------------------------
+# Calibrated with the bundled all-MiniLM-L6-v2 on the cleaned corpus and the eval cases in
+# evals/cases (see the module docstring for the scores). Values sit between the weakest
+# answerable question and the strongest out-of-corpus / near-miss question.
+#: Weight of lexical coverage relative to cosine in the ranking score.
+LEXICAL_WEIGHT = 0.5
+#: Below this cosine a sentence never supports an answer, whatever words it shares.
+MIN_COSINE = 0.30
+#: Weight of soft topic coverage in the ranking score and the evidence test.
+SOFT_TOPIC_WEIGHT = 0.5
+#: Least soft coverage of the question's topic words (non-name content words) a sentence needs.
+MIN_SOFT_TOPIC = 0.5
+#: Least ``cosine + SOFT_TOPIC_WEIGHT * soft_topic`` for a sentence to support an answer.
+MIN_EVIDENCE = 0.8
+#: Sentences scoring within this margin of the best one are added to the answer.
+SCORE_MARGIN = 0.12
+#: Two sentences this similar (cosine) are about the same thing: redundant, or a conflict.
+SAME_CLAIM_COSINE = 0.60
+#: Two sentences this similar with the same figures are near-duplicates.
+DUPLICATE_COSINE = 0.90
+#: Sentences shorter than this (characters) are headings or fragments, not answers.
+MIN_SENTENCE_CHARS = 25
+
+_SEGMENTER_LOCK = threading.Lock()
+# A heading or teaser line has no closing punctuation; only real sentences are quoted.
+_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
+_DATE = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|tomorrow|"
+    r"(?:19|20)\d\d|(?:last|this|next) (?:week|month|year))\b",
+    re.IGNORECASE,
+)
+_MULTIPLIER = re.compile(r"\b\w+fold\b|\b(?:twice|double[sd]?|triple[sd]?|half)\b", re.IGNORECASE)
+# Question words that ask for a date or a quantity; a sentence without one cannot answer.
+_ASKS_DATE = re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time)\b|\bbetween which\b", re.I)
+_ASKS_QUANTITY = re.compile(r"\bhow (many|much|sharply|big|large)\b|\b(number|percentage|amount) of\b", re.I)
+_ASKS_NAME = re.compile(r"^\s*who\b|\bwhich\b|\bnames? of\b|\bwho\s+(is|was|are|were)\b", re.I)
+_QUESTION_JOIN = re.compile(
+    r",?\s+and\s+(?=(?:on |in |at |from |for )?(?:what|which|who|when|where|how)\b)|;\s*", re.I
+)
+#: Job titles written in capitals are roles asked about, not names the question already knows.
+_TITLES = frozenset({"ceo", "cfo", "cto", "coo"})
+#: Words answered by the answer type itself (a date answers "year", a figure answers "number").
+_TYPE_WORDS = frozenset({"date", "day", "days", "year", "years", "month", "months", "time", "number",
+                         "percentage", "amount", "sharply"})
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
+_EXTRA_STOPWORDS = frozenset(
+    {"according", "say", "says", "said", "tell", "told", "me", "please", "about", "there", "any",
+     "anything", "something", "kind", "get", "got", "give", "know", "document", "documents", "article",
+     "articles", "text", "source", "sources", "mention", "mentioned", "mentions"}
+)
+_STOPWORDS = frozenset(BM25_STOPWORDS) | _EXTRA_STOPWORDS
+_BULLET = re.compile(r"^[\s•·▪◦*\-–—>]+")
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+}  # fmt: skip
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "k": 1e3, "m": 1e6, "b": 1e9}
+_QUANTITY = re.compile(
+    r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(thousand|million|billion|trillion|[kmb](?![a-z]))?",
+    re.IGNORECASE,
+)
+_MONTH = re.compile(
+    r"(January|February|March|April|May|June|July|August|September|October|November|December)\s+$"
+)
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` of `text`, trimmed of whitespace and leading bullets.
+
+    Line breaks always end a sentence (headlines, list items and teaser lines are not run
+    together); pysbd splits within a line. Spans are located by searching forward in the
+    text rather than trusting pysbd's char_span, which misplaces repeated sentences.
+    """
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if line.strip():
+            with _SEGMENTER_LOCK:  # pysbd's segmenter is not documented as thread-safe
+                pieces = _segmenter().segment(line)
+            cursor = 0
+            for piece in pieces:
+                stripped = _BULLET.sub("", piece).strip()
+                if not stripped:
+                    continue
+                at = line.find(stripped, cursor)
+                if at < 0:
+                    continue
+                spans.append((offset + at, offset + at + len(stripped)))
+                cursor = at + len(stripped)
+        offset += len(line)
+    return spans
+
+
+def content_words(text: str) -> list[str]:
+    """Lowercased words of `text` that carry meaning (stopwords and possessive 's removed)."""
+    words = []
+    for raw in _WORD.findall(text):
+        word = raw.lower().replace("’", "'")
+        word = word.removesuffix("'s").strip("'.-")
+        if word and word not in _STOPWORDS and len(word) > 1:
+            words.append(word)
+    return words
+
+
+def _names(question: str) -> set[str]:
+    """Content words of the question written as names: Capitalised (not first), ACRONYMS, mIxed, digits."""
+    names = set()
+    for i, raw in enumerate(_WORD.findall(question)):
+        body = raw.replace("’", "'").removesuffix("'s")
+        capitalised = any(ch.isupper() for ch in body[1:]) or (body[:1].isupper() and i > 0)
+        if (any(ch.isdigit() for ch in body) or capitalised) and body.lower() not in _TITLES:
+            names.add(body.lower())
+    return names
+
+
+def words_match(a: str, b: str) -> bool:
+    """Equal, or sharing a prefix long enough to be the same stem ("child"/"children")."""
+    if a == b:
+        return True
+    shortest = min(len(a), len(b))
+    if shortest < 4:
+        return False
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= max(4, shortest - 2)
+
+
+def quantities(text: str) -> frozenset[float]:
+    """The figures a sentence states (digits with scale words, number words), years and days excluded."""
+    found: set[float] = set()
+    for m in _QUANTITY.finditer(text):
+        digits = m.group(1).replace(",", "")
+        try:
+            value = float(digits)
+        except ValueError:
+            continue
+        if m.group(2) is None and _MONTH.search(text[: m.start()]):
+            continue  # "February 23" is a date
+        if m.group(2) is None and "." not in digits and 1900 <= value <= 2100:
+            continue  # a year
+        if m.group(2):
+            value *= _SCALE[m.group(2).lower()]
+        found.add(value)
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _NUMBER_WORDS:
+            found.add(float(_NUMBER_WORDS[word]))
+    return frozenset(found)
+
+
+def split_question(question: str) -> list[str]:
+    """The parts of a compound question ("When was X released, and which day did Y ...?")."""
+    parts = [p.strip(" ,;") for p in _QUESTION_JOIN.split(question)]
+    return [p for p in parts if content_words(p)] or [question]
+
+
+def answer_type(question: str) -> str | None:
+    """What kind of answer the question asks for: "date", "quantity", "name" or None (anything)."""
+    if _ASKS_DATE.search(question):
+        return "date"
+    if _ASKS_QUANTITY.search(question):
+        return "quantity"
+    if _ASKS_NAME.search(question):
+        return "name"
+    return None
+
+
+def has_answer_type(sentence: str, kind: str | None, known: set[str], figures: frozenset[float]) -> bool:
+    """Whether `sentence` holds the kind of answer asked for (a name must be one the question lacks)."""
+    if kind == "date":
+        return bool(_DATE.search(sentence))
+    if kind == "quantity":
+        return bool(figures) or bool(_MULTIPLIER.search(sentence))
+    if kind == "name":
+        words = _WORD.findall(sentence)
+        return any(
+            w[:1].isupper() and w.lower().removesuffix("'s").removesuffix("’s") not in known
+            and (i > 0 or w.lower() not in _STOPWORDS)
+            for i, w in enumerate(words)
+        )  # fmt: skip
+    return True
+
+
+@dataclass
+class _Part:
+    """One part of a (possibly compound) question, prepared for scoring sentences."""
+
+    vectors: list[np.ndarray]
+    weights: dict[str, float]
+    names: set[str]
+    topic: list[str]
+    answer_type: str | None
+
+
+@dataclass
+class _Candidate:
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    vector: np.ndarray
+    cosine: float = 0.0
+    coverage: float = 0.0
+    topic_coverage: float = 1.0
+    soft_topic: float = 1.0
+    typed: bool = True
+    score: float = 0.0
+    part_scores: list[float] = field(default_factory=list)
+    part_ok: list[bool] = field(default_factory=list)
+    figures: frozenset[float] = field(default_factory=frozenset)
+
+
+class ExtractiveAnswerer:
+    """Answers with verbatim sentences from the retrieved chunks, each cited; refuses otherwise.
+
+    Implements the `Answerer` protocol (and `stream`, which yields one `AnswerDelta` per
+    cited sentence, then the `Answer`). See the module docstring for scoring and refusal.
+    """
+
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        *,
+        max_sentences: int = 4,
+        min_cosine: float = MIN_COSINE,
+        min_soft_topic: float = MIN_SOFT_TOPIC,
+        min_evidence: float = MIN_EVIDENCE,
+        score_margin: float = SCORE_MARGIN,
+        max_history: int = 6,
+        cache_size: int = 4096,
+    ) -> None:
+        if max_sentences <= 0:
+            raise ValueError("max_sentences must be positive")
+        self.embeddings = embeddings
+        self.max_sentences = max_sentences
+        self.min_cosine = min_cosine
+        self.min_soft_topic = min_soft_topic
+        self.min_evidence = min_evidence
+        self.max_history = max_history
+        self.score_margin = score_margin
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+
+    # --- embedding with a small LRU cache (evals and chats re-read the same sentences) -------
+    def _embed(self, texts: list[str]) -> list[np.ndarray]:
+        with self._cache_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.embeddings.embed_documents(missing)
+            with self._cache_lock:
+                for text, vec in zip(missing, vectors, strict=True):
+                    arr = np.asarray(vec, dtype=float)
+                    norm = float(np.linalg.norm(arr))
+                    self._cache[text] = arr / norm if norm else arr
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        with self._cache_lock:
+            return [self._cache[t] for t in texts]
+
+    def _candidates(self, hits: Sequence[Hit]) -> list[_Candidate]:
+        seen: set[tuple[str, int]] = set()
+        found: list[tuple[Hit, int, int]] = []
+        for hit in hits:
+            chunk = hit.chunk
+            for s, e in split_sentences(chunk.text):
+                start = chunk.start + s
+                # Overlapping chunks repeat sentences; keep each document position once.
+                if (
+                    e - s < MIN_SENTENCE_CHARS
+                    or not _ENDS_SENTENCE.search(chunk.text[s:e])
+                    or (chunk.doc_id, start) in seen
+                ):
+                    continue
+                seen.add((chunk.doc_id, start))
+                found.append((hit, s, e))
+        vectors = self._embed([h.chunk.text[s:e] for h, s, e in found])
+        return [
+            _Candidate(h.chunk.doc_id, h.chunk.title, h.chunk.source, h.chunk.text[s:e],
+                       h.chunk.start + s, h.chunk.start + e, vec)
+            for (h, s, e), vec in zip(found, vectors, strict=True)
+        ]  # fmt: skip
+
+    def _unit(self, vector: list[float]) -> np.ndarray:
+        arr = np.asarray(vector, dtype=float)
+        norm = float(np.linalg.norm(arr))
+        return arr / norm if norm else arr
+
+    def _parts(self, question: Question) -> list[_Part]:
+        text = question.question
+        follow_up = bool(question.history) and looks_like_follow_up(text)
+        context = retrieval_query(question, self.max_history) if follow_up else None
+        history_words = content_words(question.history[-1]) if follow_up else []
+        parts = []
+        for piece in split_question(text):
+            words = list(dict.fromkeys(content_words(piece)))
+            names = _names(piece)
+            weights = {w: (2.0 if w in names else 1.0) for w in words}
+            for w in history_words:
+                weights.setdefault(w, 0.5)  # the earlier question supplies the topic, at half weight
+            vectors = [self._unit(self.embeddings.embed_query(piece))]
+            if context is not None:
+                vectors.append(self._unit(self.embeddings.embed_query(context)))
+            parts.append(
+                _Part(
+                    vectors=vectors,
+                    weights=weights,
+                    names=names | {w for w in history_words if w in _names(question.history[-1])},
+                    topic=[w for w in words if w not in names and w not in _TYPE_WORDS],
+                    answer_type=answer_type(piece),
+                )
+            )
+        return parts
+
+    def _score(self, question: Question, candidates: list[_Candidate]) -> None:
+        parts = self._parts(question)
+        sentence_words = [sorted(set(content_words(c.text))) for c in candidates]
+        topic_words = {w for p in parts for w in p.topic}
+        vocab = sorted({w for ws in sentence_words for w in ws} | topic_words)
+        word_vec = dict(zip(vocab, self._embed(vocab), strict=True)) if topic_words else {}
+        for cand, s_words in zip(candidates, sentence_words, strict=True):
+            cand.figures = quantities(cand.text)
+            cand.part_scores, cand.part_ok = [], []
+            best: tuple[float, float, float, float, bool] | None = None
+            for part in parts:
+                matched = {w for w in part.weights if any(words_match(w, s) for s in s_words)}
+                total = sum(part.weights.values())
+                cosine = max(float(cand.vector @ q) for q in part.vectors)
+                coverage = sum(part.weights[w] for w in matched) / total if total else 0.0
+                soft = [
+                    1.0 if w in matched else max((float(word_vec[w] @ word_vec[s]) for s in s_words), default=0.0)
+                    for w in part.topic
+                ]
+                soft_topic = sum(soft) / len(soft) if soft else 1.0
+                typed = has_answer_type(cand.text, part.answer_type, part.names, cand.figures)
+                score = cosine + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic
+                ok = (
+                    typed
+                    and cosine >= self.min_cosine
+                    and soft_topic >= self.min_soft_topic
+                    and cosine + SOFT_TOPIC_WEIGHT * soft_topic >= self.min_evidence
+                )
+                cand.part_scores.append(score)
+                cand.part_ok.append(ok)
+                if best is None or score > best[0]:
+                    best = (score, cosine, coverage, soft_topic, typed)
+            if best is not None:
+                cand.score, cand.cosine, cand.coverage, cand.soft_topic, cand.typed = best
+
+    def _select(self, candidates: list[_Candidate]) -> tuple[list[_Candidate], bool]:
+        """The sentences to cite, and whether two of them conflict."""
+        supporting = [c for c in candidates if any(c.part_ok)]
+        if not supporting:
+            return [], False
+        n_parts = len(supporting[0].part_ok)
+
+        def part_score(c: _Candidate, i: int) -> float:
+            return c.part_scores[i] if c.part_ok[i] else float("-inf")
+
+        # Each part of the question gets its best sentence first, then the runners-up that
+        # score close to their part's best.
+        pool: list[tuple[float, int, _Candidate]] = []
+        for i in range(n_parts):
+            ranked = sorted((c for c in supporting if c.part_ok[i]), key=lambda c: (-part_score(c, i), c.start))
+            if ranked:
+                top = part_score(ranked[0], i)
+                pool.append((float("inf"), i, ranked[0]))
+                pool.extend((part_score(c, i) - top, i, c) for c in ranked[1:])
+        pool.sort(key=lambda t: (-t[0], t[1], t[2].start))
+
+        chosen: list[_Candidate] = []
+        conflict = False
+        for gap, _i, cand in pool:
+            if len(chosen) >= self.max_sentences:
+                break
+            if any(c is cand for c in chosen):
+                continue
+            same_claim = [c for c in chosen if float(c.vector @ cand.vector) >= SAME_CLAIM_COSINE]
+            disagrees = [
+                c for c in same_claim
+                if c.doc_id != cand.doc_id and c.figures and cand.figures and c.figures != cand.figures
+            ]  # fmt: skip
+            if disagrees:
+                # A differing figure for the same claim is shown even below the margin:
+                # hiding one version would silently pick a side.
+                chosen.append(cand)
+                conflict = True
+                continue
+            if gap < -self.score_margin:
+                continue
+            if any(float(c.vector @ cand.vector) >= DUPLICATE_COSINE or c.text == cand.text for c in chosen):
+                continue
+            if any(c.doc_id != cand.doc_id and c.figures == cand.figures for c in same_claim):
+                continue  # another article saying the same thing adds nothing
+            chosen.append(cand)
+        return chosen, conflict
+
+    def _build(self, question: Question, hits: Sequence[Hit]) -> tuple[Answer, list[str]]:
+        began = time.perf_counter()
+        candidates = self._candidates(hits)
+        if candidates and question.question.strip():
+            self._score(question, candidates)
+        chosen, conflict = self._select(candidates) if candidates else ([], False)
+        if log.isEnabledFor(logging.DEBUG):
+            for c in sorted(candidates, key=lambda c: -c.score)[:5]:
+                log.debug("cos=%.3f cov=%.2f soft=%.2f %s", c.cosine, c.coverage, c.soft_topic, c.text[:70])
+        if not chosen:
+            elapsed = (time.perf_counter() - began) * 1000
+            refusal = Answer(REFUSAL_TEXT, True, timings_ms={"answer": elapsed}, hits=tuple(hits))
+            return refusal, [REFUSAL_TEXT]
+
+        # Reading order: documents by their best sentence, sentences in document order.
+        doc_rank: dict[str, int] = {}
+        for c in chosen:
+            doc_rank.setdefault(c.doc_id, len(doc_rank))
+        chosen.sort(key=lambda c: (doc_rank[c.doc_id], c.start))
+
+        citations: list[Citation] = []
+        by_quote: dict[str, int] = {}
+        pieces: list[str] = []
+        for c in chosen:
+            n = by_quote.get(c.text)
+            if n is None:
+                n = len(citations) + 1
+                by_quote[c.text] = n
+                citations.append(Citation(n, c.doc_id, c.title, c.source, c.text, c.start, c.end))
+                pieces.append(f"{c.text} [{n}]")
+        notes = (CONFLICT_NOTE,) if conflict else ()
+        elapsed = (time.perf_counter() - began) * 1000
+        answer = Answer(" ".join(pieces), False, tuple(citations), notes, {"answer": elapsed}, tuple(hits))
+        return answer, pieces
+
+    def answer(self, question: Question, hits: Sequence[Hit]) -> Answer:
+        """Cite the sentences of `hits` that answer the question, or refuse with REFUSAL_TEXT."""
+        return self._build(question, hits)[0]
+
+    def stream(self, question: Question, hits: Sequence[Hit]) -> Iterator[AnswerDelta | Answer]:
+        """One `AnswerDelta` per cited sentence (with its marker), then the final `Answer`."""
+        answer, pieces = self._build(question, hits)
+        for i, piece in enumerate(pieces):
+            yield AnswerDelta(piece if i == 0 else " " + piece)
+        yield answer
