@@ -159,6 +159,28 @@ def _load_text(raw: RawFile) -> tuple[str, str | None] | Skipped:
     return text, _headline(first)
 
 
+def _without_page_chrome(page: str) -> str:
+    """The page minus nav, sidebars, footers and forms.
+
+    trafilatura drops these when it finds an article, but its fallback extractors return link
+    text from a page that has none; removing the chrome first makes such a page come out empty.
+    """
+    import lxml.html
+    from lxml.etree import ParserError
+
+    try:
+        tree = lxml.html.document_fromstring(page)
+    except (ParserError, ValueError):
+        return page
+    chrome = tree.xpath(
+        "//nav | //aside | //footer | //form | //button | //script | //style | //noscript"
+        " | //header[not(ancestor::article) and not(ancestor::main)]"
+    )
+    for element in chrome:
+        element.drop_tree()
+    return str(lxml.html.tostring(tree, encoding="unicode"))
+
+
 def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
     import trafilatura
 
@@ -166,7 +188,7 @@ def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
     if isinstance(text, Skipped):
         return text
     extracted = trafilatura.bare_extraction(
-        text, with_metadata=True, include_comments=False, include_tables=True, include_formatting=False
+        _without_page_chrome(text), with_metadata=True, include_comments=False, include_tables=True, include_formatting=False
     )
     body = (extracted.text or "") if extracted is not None else ""
     if not body.strip():

@@ -1,0 +1,175 @@
+"""Loaders: every supported type becomes a titled Document; every bad file a Skipped with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.types import Document, Skipped
+from ingest.loaders import doc_id_for, find_files, load_file
+
+MAX = 1_000_000
+
+HELP_PAGE = """<!doctype html>
+<html><head><title>Reset your password | Acme Help Center</title></head><body>
+<header><nav><a href="/">Home</a> <a href="/docs">Docs</a> <a href="/pricing">Pricing</a> <a href="/login">Log in</a></nav></header>
+<div id="cookie-banner" class="cookie-consent">We use cookies to improve your experience on our site.
+ <button>Accept all</button> <button>Manage preferences</button></div>
+<aside class="sidebar"><h3>Popular articles</h3><ul><li><a href="/a">Billing FAQ for teams</a></li>
+<li><a href="/b">Change your subscription plan</a></li></ul></aside>
+<main><article><h1>How to reset your password</h1>
+<p>If you forgot your password, open the sign-in page and choose <b>Forgot password</b>. We email you a
+reset link that works for 30 minutes.</p>
+<p>The link can be used once. If it expired, request a new one from the same page &amp; check your spam folder.</p>
+<ul><li>Passwords need at least 12 characters.</li><li>You cannot reuse your last three passwords.</li></ul>
+</article></main>
+<footer><p>© 2024 Acme Inc. All rights reserved.</p><a href="/privacy">Privacy</a> <a href="/terms">Terms</a></footer>
+</body></html>"""
+
+
+def _pdf_bytes(lines: list[str], title: str | None) -> bytes:
+    """A minimal one-page PDF with Helvetica text lines and an optional /Title in its Info dict."""
+    ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td"]
+    for line in lines:
+        ops.append(f"({line}) Tj T*")
+    ops.append("ET")
+    stream = "\n".join(ops).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Title (" + (title or "").encode() + b") /Producer (test) >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    info = f" /Info {len(objects)} 0 R" if title else ""
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def _load(path: Path, root: Path, max_bytes: int = MAX) -> Document | Skipped:
+    return load_file(path, root, max_bytes)
+
+
+def test_text_article_gets_its_headline_as_title(tmp_path: Path) -> None:
+    (tmp_path / "news").mkdir()
+    path = tmp_path / "news" / "city-budget.txt"
+    path.write_text("City approves new budget\n\nThe council approved the budget on Monday. It adds two parks.\n")
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document)
+    assert doc.title == "City approves new budget"
+    assert doc.source == "news/city-budget.txt"
+    assert doc.doc_id == doc_id_for("news/city-budget.txt") == _load(path, tmp_path).doc_id  # type: ignore[union-attr]
+    assert "The council approved the budget on Monday." in doc.text
+
+
+def test_title_falls_back_to_the_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "annual_report-summary.txt"
+    path.write_text("The company grew by ten percent last year. Costs were flat.\n")
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document) and doc.title == "Annual report summary"
+
+
+def test_markdown_heading_is_the_title_and_syntax_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "guide.md"
+    path.write_text("# Getting started\n\nInstall it with **pip** and read the [manual](https://x.org/m).\n")
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document)
+    assert doc.title == "Getting started"
+    assert "Install it with pip and read the manual." in doc.text
+    assert "#" not in doc.text and "**" not in doc.text and "https" not in doc.text
+
+
+def test_html_help_page_keeps_main_text_only(tmp_path: Path) -> None:
+    path = tmp_path / "help" / "reset-password.html"
+    path.parent.mkdir()
+    path.write_text(HELP_PAGE)
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document)
+    assert doc.title in {"How to reset your password", "Reset your password | Acme Help Center"}
+    assert "We email you a reset link that works for 30 minutes." in " ".join(doc.text.split())
+    assert "request a new one from the same page & check your spam folder." in doc.text
+    assert "Passwords need at least 12 characters." in doc.text
+    for noise in ("Pricing", "Log in", "cookies", "Accept all", "Billing FAQ", "subscription plan", "©", "Terms"):
+        assert noise not in doc.text, noise
+
+
+def test_pdf_loads_with_its_metadata_title(tmp_path: Path) -> None:
+    path = tmp_path / "policy.pdf"
+    path.write_bytes(_pdf_bytes(["Refunds are paid within 14 days.", "Contact support to ask for one."], "Refund Policy"))
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document), doc
+    assert doc.title == "Refund Policy"
+    assert "Refunds are paid within 14 days." in doc.text
+    assert "Contact support to ask for one." in doc.text
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty file"),
+        ("blank.md", b"  \n\n  ", "empty file"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
+        ("latin1.txt", "Café au lait costs 3 euros.".encode("latin-1"), "not valid UTF-8"),
+        ("slides.pptx", b"PK\x03\x04 whatever", "unsupported file type .pptx"),
+        ("nav-only.html", b"<html><body><nav><a href='/'>Home</a></nav><script>x()</script></body></html>",
+         "no main text"),
+        ("scan.pdf", _pdf_bytes([], "Scanned"), "no extractable text"),
+        ("broken.pdf", b"%PDF-1.4\nthis is not really a pdf", "PDF"),
+    ],
+)
+def test_bad_files_are_skipped_with_a_reason(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = _load(path, tmp_path)
+    assert isinstance(result, Skipped)
+    assert result.source == name
+    assert reason in result.reason
+
+
+def test_over_size_file_is_skipped_naming_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("A sentence that repeats. " * 100)
+    result = _load(path, tmp_path, max_bytes=1000)
+    assert isinstance(result, Skipped)
+    assert "over the 1,000 bytes limit" in result.reason and "CITELINE_MAX_FILE_BYTES" in result.reason
+
+
+def test_unreadable_files_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    broken = _load(tmp_path / "gone.txt", tmp_path)
+    assert isinstance(broken, Skipped) and "broken symbolic link" in broken.reason
+
+    locked = tmp_path / "locked.txt"
+    locked.write_text("Secret but fine text.\n")
+    real_read = Path.read_bytes
+
+    def deny(self: Path) -> bytes:
+        if self.name == "locked.txt":
+            raise PermissionError(13, "Permission denied")
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    result = _load(locked, tmp_path)
+    assert isinstance(result, Skipped) and "Permission denied" in result.reason
+
+
+def test_find_files_skips_hidden_entries_and_recurses(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD.txt").write_text("x")
+    (tmp_path / ".DS_Store").write_text("x")
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "deep.txt").write_text("Deep text here.")
+    (tmp_path / "top.md").write_text("Top text here.")
+    assert [p.relative_to(tmp_path).as_posix() for p in find_files(tmp_path)] == ["a/b/deep.txt", "top.md"]
