@@ -1,0 +1,167 @@
+"""`citeline eval` and `citeline eval-promote`: run the eval set, write reports, gate; promote feedback.
+
+Thin: parse options, build Settings and the chain, call `evals`, print. Exit codes: 0 ok,
+1 the gate failed or the assistant could not be loaded, 2 bad input (case or threshold files).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from assistant.config import Settings
+from evals.dataset import DEFAULT_CASES_DIR, CaseFileError, default_case_paths, load_cases
+from evals.feedback import promote_feedback
+from evals.gate import DEFAULT_THRESHOLDS, load_thresholds
+from evals.gate import gate as check_gate
+from evals.report import summary_lines, write_reports
+from evals.runner import run_eval
+
+_CHAIN_ERRORS = {"StoreNotFoundError", "StoreMismatchError", "LLMConfigError"}
+
+
+class AnswererChoice(StrEnum):
+    """Which answerer to evaluate (overrides CITELINE_ANSWERER)."""
+
+    extractive = "extractive"
+    llm = "llm"
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _settings(data_dir: Path | None, answerer: AnswererChoice | None) -> Settings:
+    values: dict[str, Any] = {}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    if answerer is not None:
+        values["answerer"] = answerer.value
+    try:
+        return Settings(**values)
+    except Exception as exc:  # pydantic.ValidationError: a bad CITELINE_* value
+        raise _fail(f"invalid setting: {exc}", 2) from None
+
+
+def build_chain_and_index(settings: Settings) -> tuple[Any, Any]:
+    """The answering chain (assistant.chain.load_chain) and the ChunkIndex it reads from."""
+    from assistant.chain import load_chain
+
+    chain = load_chain(settings)
+    index = getattr(chain, "index", None) or getattr(getattr(chain, "retriever", None), "index", None)
+    if index is None:
+        raise RuntimeError("the chain exposes no `index` (or `retriever.index`) to check citations against")
+    return chain, index
+
+
+def eval_command(
+    cases: Annotated[
+        Optional[list[Path]],  # noqa: UP045 - typer needs Optional here
+        typer.Argument(help="Case files (*.jsonl). Default: the shipped evals/cases/*.jsonl."),
+    ] = None,
+    k: Annotated[int, typer.Option(min=1, help="Retrieval recall is measured over the top k hits.")] = 5,
+    retrieval_only: Annotated[
+        bool, typer.Option("--retrieval-only", help="Only retrieve (no answers): quick retrieval metrics.")
+    ] = False,
+    answerer: Annotated[
+        Optional[AnswererChoice],  # noqa: UP045
+        typer.Option(help="Answerer to evaluate (default: CITELINE_ANSWERER, else extractive)."),
+    ] = None,
+    gate: Annotated[bool, typer.Option("--gate", help="Exit 1 when a metric misses its threshold.")] = False,
+    thresholds: Annotated[
+        Path, typer.Option(help="Gate thresholds (JSON: metric -> minimum; *_ms -> maximum).")
+    ] = DEFAULT_THRESHOLDS,
+    report_dir: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--report-dir", help="Where reports go (default <data-dir>/reports)."),
+    ] = None,
+    data_dir: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--data-dir", help="Store location (default .citeline/, env CITELINE_DATA_DIR)."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the full report as JSON instead of the summary.")
+    ] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Run the eval set through the assistant, print a summary, write JSON/Markdown/HTML reports."""
+    settings = _settings(data_dir, answerer)
+    paths = cases or default_case_paths()
+    if not paths:
+        raise _fail(f"no case files given and none in {DEFAULT_CASES_DIR}", 2)
+    try:
+        loaded = load_cases(paths)
+        limits = load_thresholds(thresholds) if gate else {}
+    except (CaseFileError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc), 2) from None
+    if not loaded:
+        raise _fail("the case files hold no cases", 2)
+
+    try:
+        chain, index = build_chain_and_index(settings)
+    except Exception as exc:
+        if type(exc).__name__ in _CHAIN_ERRORS or isinstance(exc, RuntimeError | FileNotFoundError):
+            raise _fail(f"could not load the assistant: {exc}", 1) from None
+        raise
+    try:
+        report = run_eval(
+            chain,
+            index,
+            loaded,
+            k=k,
+            retrieval_only=retrieval_only,
+            progress=progress,
+            label=settings.answerer,
+        )
+    except ValueError as exc:  # e.g. retrieval-only with a chain that has no retriever
+        raise _fail(str(exc), 2) from None
+
+    written, comparison = write_reports(report, report_dir or settings.reports_dir)
+    if json_output:
+        typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        for line in summary_lines(report, comparison):
+            typer.echo(line)
+    typer.echo(f"report: {written.html}", err=json_output)
+    typer.echo(f"        {written.markdown}", err=json_output)
+    typer.echo(f"        {written.json}", err=json_output)
+    typer.echo(f"latest: {written.latest}", err=json_output)
+    if gate:
+        failures = check_gate(report, limits)
+        for failure in failures:
+            typer.secho(f"gate: FAIL {failure}", fg=typer.colors.RED, err=True)
+        if failures:
+            raise typer.Exit(1)
+        typer.echo("gate: passed", err=json_output)
+
+
+def promote_feedback_command(
+    out: Annotated[
+        Path, typer.Option(help="Cases file to append to (created if missing).")
+    ] = DEFAULT_CASES_DIR / "feedback.jsonl",
+    feedback: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="Feedback file (default <data-dir>/feedback.jsonl)."),
+    ] = None,
+    data_dir: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--data-dir", help="Store location (default .citeline/, env CITELINE_DATA_DIR)."),
+    ] = None,
+) -> None:
+    """Turn thumbs-down feedback into eval cases (kind "feedback", with a "todo" note to fill in)."""
+    settings = _settings(data_dir, None)
+    source = feedback or settings.feedback_path
+    try:
+        result = promote_feedback(source, out, existing=default_case_paths())
+    except FileNotFoundError as exc:
+        raise _fail(str(exc), 2) from None
+    typer.echo(f"added {len(result.added)} case(s) to {out}; skipped {result.duplicates} duplicate(s)")
+    for problem in result.invalid:
+        typer.echo(f"skipped feedback {problem}", err=True)
+    if result.added:
+        typer.echo("fill in each new case's facts/sources (see its 'todo'), then run `citeline eval`")
