@@ -44,7 +44,8 @@ CHAT_CSS = """
 .cl-sources-empty { opacity: .7; font-style: italic; padding: .5rem 0; }
 .cl-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6rem .75rem; }
 .cl-source-head { display: flex; gap: .5rem; align-items: baseline; flex-wrap: wrap; }
-.cl-n { font-weight: 700; background: var(--color-accent-soft); border-radius: 4px; padding: 0 .35rem; }
+.cl-n { white-space: nowrap; font-weight: 700; background: var(--color-accent-soft);
+  border-radius: 4px; padding: 0 .35rem; }
 .cl-title { font-weight: 600; }
 .cl-where { font-size: .85em; opacity: .75; word-break: break-all; }
 .cl-passage { margin: .4rem 0 0 0; line-height: 1.5; font-size: .95em; white-space: pre-wrap; }
@@ -357,12 +358,14 @@ def build_chat(chain: Any, settings: Settings, feedback: FeedbackStore | None = 
         }
         comment_btn.click(**comment_ev)
         comment.submit(**comment_ev)
-        clear.click(
-            lambda: ([], [], SOURCES_PLACEHOLDER, gr.update(visible=False), None),
-            inputs=None,
-            outputs=[chatbot, turns, sources, comment_row, pending],
-            api_visibility="private",
-        )
+
+        def reset() -> tuple[Any, ...]:
+            return [], [], SOURCES_PLACEHOLDER, gr.update(visible=False), None
+
+        reset_outputs = [chatbot, turns, sources, comment_row, pending]
+        clear.click(reset, inputs=None, outputs=reset_outputs, api_visibility="private")
+        # Gradio's own trash button on the chatbot must forget the history too.
+        chatbot.clear(reset, inputs=None, outputs=reset_outputs, api_visibility="private")
         gr.api(handlers.ask, api_name="ask")
     demo.queue(default_concurrency_limit=4)
     return demo

@@ -302,6 +302,10 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
     async def widget_css() -> Response:
         return Response(assets["widget.css"], media_type="text/css; charset=utf-8")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/example", include_in_schema=False)
     async def example_page() -> Response:
         return Response(assets["example.html"], media_type="text/html; charset=utf-8")

@@ -112,7 +112,8 @@ class FakeChain(Runnable[Any, Answer]):
                 notes=(CONFLICT_NOTE,),
             )
         quote = (
-            "Research shows 1.2 million children had their images manipulated into sexual deepfakes last year."
+            "Research shows 1.2 million children had their images manipulated "
+            "into sexual deepfakes last year."
         )
         c = _cite(self.index, 1, "unicef", quote)
         return Answer(f"{quote} [1]", refused=False, citations=(c,), timings_ms={"total": 1.0})

@@ -51,7 +51,19 @@
   launcher.setAttribute("aria-expanded", "false");
   launcher.setAttribute("aria-controls", "citeline-panel");
   launcher.setAttribute("aria-label", "Open " + title + " chat");
-  launcher.textContent = "\uD83D\uDCAC " + title;
+  // A drawn icon, not an emoji: emoji fonts are missing on many systems.
+  var svgNS = "http://www.w3.org/2000/svg";
+  var icon = document.createElementNS(svgNS, "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("width", "20");
+  icon.setAttribute("height", "20");
+  icon.setAttribute("aria-hidden", "true");
+  var bubble = document.createElementNS(svgNS, "path");
+  bubble.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  bubble.setAttribute("fill", "currentColor");
+  icon.appendChild(bubble);
+  launcher.appendChild(icon);
+  launcher.appendChild(document.createTextNode(title));
 
   var panel = document.createElement("div");
   panel.id = "citeline-panel";
