@@ -1,0 +1,277 @@
+"""The `citeline` command line: thin — parse, build, call, print.
+
+    citeline ingest [PATH]       sync the store with a folder (default corpus/)
+    citeline ask QUESTION        a cited answer (--json for machines, `--json -` for JSON lines)
+    citeline serve               the chat, the widget and the HTTP API in one server
+    citeline eval                run the eval set, write a report, optionally gate
+    citeline settings            every setting, its value and what it does
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from assistant.config import Settings
+from ui.eval_cmd import eval_command, promote_feedback_command
+
+if TYPE_CHECKING:
+    from assistant.types import Answer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+app = typer.Typer(
+    name="citeline",
+    help="Answers questions about a folder of documents; every sentence cites a verbatim quote.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataDir = Annotated[
+    Optional[Path],  # noqa: UP045 - typer needs Optional here
+    typer.Option("--data-dir", help="Store location (default .citeline/, env CITELINE_DATA_DIR)."),
+]
+
+
+def _settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    try:
+        return Settings(**values)
+    except Exception as exc:  # pydantic.ValidationError: a bad CITELINE_* value
+        _fail(f"invalid setting: {exc}")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _load_chain(settings: Settings) -> Any:
+    """Build the answering chain, turning store problems into one clear line."""
+    from assistant.chain import load_chain
+
+    try:
+        return load_chain(settings)
+    except Exception as exc:
+        if type(exc).__name__ in {"StoreNotFoundError", "StoreMismatchError", "LLMConfigError"}:
+            _fail(str(exc))
+        raise
+
+
+# --------------------------------------------------------------------------------- ingest
+@app.command()
+def ingest(
+    path: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help="Folder to ingest (default: corpus/, env CITELINE_CORPUS_DIR)."),
+    ] = None,
+    data_dir: DataDir = None,
+    report: Annotated[bool, typer.Option("--report", help="Show, per document, what cleaning removed.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the store and ingest from scratch (e.g. new model).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Sync the store with a folder: add new files, re-embed edited ones, drop deleted ones."""
+    from assistant.embeddings import build_embeddings
+    from ingest.pipeline import IngestError, run_ingest
+
+    settings = _settings(data_dir)
+    folder = path or settings.corpus_dir
+    embeddings = build_embeddings(settings.embed_batch_size)
+    try:
+        result = run_ingest(folder, settings, embeddings, rebuild=rebuild, progress=not quiet)
+    except IngestError as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        if type(exc).__name__ in {"StoreMismatchError", "StoreNotFoundError"}:
+            _fail(str(exc))
+        raise
+    if report:
+        for line in result.report_lines():
+            typer.echo(line)
+    for line in result.summary_lines():
+        typer.echo(line)
+
+
+# --------------------------------------------------------------------------------- ask
+def _print_answer(answer: Answer) -> None:
+    color = typer.colors.YELLOW if answer.refused else None
+    typer.secho(answer.text, fg=color)
+    for note in answer.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.CYAN)
+    if answer.citations:
+        typer.echo("\nSources:")
+    for c in answer.citations:
+        where = c.url or c.source
+        typer.echo(f"  [{c.n}] {c.title} ({where}, chars {c.start}-{c.end})")
+        typer.secho(f'      "{c.quote}"', dim=True)
+
+
+def _json_lines(stream: Iterator[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """Parse `ask --json -` input: yields (line number, request dict or error message)."""
+    for lineno, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield lineno, f"line {lineno}: not valid JSON ({exc.msg})"
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+            yield lineno, f'line {lineno}: expected an object like {{"question": "...", "history": []}}'
+            continue
+        history = obj.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+            yield lineno, f"line {lineno}: history must be a list of earlier questions (strings)"
+            continue
+        yield lineno, obj
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(help="The question; '-' with --json reads JSON lines from stdin; none: interactive."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per answer.")] = False,
+    history: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--history", help="An earlier question (repeat, oldest first) for follow-ups."),
+    ] = None,
+    data_dir: DataDir = None,
+    answerer: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="extractive (default) or llm; overrides CITELINE_ANSWERER."),
+    ] = None,
+) -> None:
+    """Answer a question from the ingested documents, citing a verbatim quote for every sentence."""
+    from assistant.chain import InvalidQuestion, validate_question
+    from assistant.types import Question
+
+    settings = _settings(data_dir, answerer=answerer)
+    if question is not None and question != "-":
+        try:
+            question = validate_question(question, settings.max_question_chars)
+        except InvalidQuestion as exc:
+            _fail(str(exc), code=2)
+    chain = _load_chain(settings)
+
+    if question == "-":
+        if not as_json:
+            _fail("reading questions from stdin needs --json: citeline ask --json -", code=2)
+        errors = 0
+        for _lineno, item in _json_lines(sys.stdin):
+            if isinstance(item, str):
+                errors += 1
+                typer.echo(json.dumps({"error": item}))
+                continue
+            try:
+                q = validate_question(item["question"], settings.max_question_chars)
+            except InvalidQuestion as exc:
+                errors += 1
+                typer.echo(json.dumps({"error": str(exc)}))
+                continue
+            answer = chain.invoke(Question(q, tuple(item.get("history", []))))
+            typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        raise typer.Exit(2 if errors else 0)
+
+    if question is None:
+        _interactive(chain, settings)
+        return
+
+    answer = chain.invoke(Question(question, tuple(history or ())))
+    if as_json:
+        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        _print_answer(answer)
+
+
+def _interactive(chain: Any, settings: Settings) -> None:
+    """A terminal chat: questions typed at a prompt, follow-ups use the earlier questions."""
+    from assistant.chain import InvalidQuestion, validate_question
+    from assistant.types import Question
+
+    typer.echo("Ask about the documents (empty line or Ctrl-D to quit).")
+    asked: list[str] = []
+    while True:
+        try:
+            raw = input("\n? ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo()
+            return
+        if not raw.strip():
+            return
+        try:
+            q = validate_question(raw, settings.max_question_chars)
+        except InvalidQuestion as exc:
+            typer.secho(str(exc), fg=typer.colors.RED)
+            continue
+        _print_answer(chain.invoke(Question(q, tuple(asked[-settings.max_history :]))))
+        asked.append(q)
+
+
+# --------------------------------------------------------------------------------- serve
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Bind address (default 127.0.0.1).")] = None,  # noqa: UP045
+    port: Annotated[Optional[int], typer.Option(help="Port (default 7860).")] = None,  # noqa: UP045
+    data_dir: DataDir = None,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the chat in a browser.")] = False,
+) -> None:
+    """Start the chat (/chat), the help-site widget (/widget.js, /example) and the API (/api)."""
+    from ui.server import serve as run_server
+
+    settings = _settings(data_dir, host=host, port=port)
+    try:
+        run_server(settings, open_browser=open_browser)
+    except Exception as exc:
+        if type(exc).__name__ in {"StoreNotFoundError", "StoreMismatchError", "LLMConfigError"}:
+            _fail(str(exc))
+        raise
+
+
+# --------------------------------------------------------------------------------- settings
+@app.command("settings")
+def show_settings(data_dir: DataDir = None) -> None:
+    """List every setting: its environment variable, current value and description."""
+    settings = _settings(data_dir)
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if "key" in name and value is not None:
+            value = "********"
+        typer.echo(f"CITELINE_{name.upper():<26} {value!s:<28} {field.description}")
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what citeline is doing.")] = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+# `citeline eval` and `citeline eval-promote` live in ui/eval_cmd.py to keep this file thin.
+app.command("eval")(eval_command)
+app.command("eval-promote")(promote_feedback_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
