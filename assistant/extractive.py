@@ -3,27 +3,32 @@
 No language model writes anything, so an answer can only say what a document says, and a
 document's text can never act as an instruction: it is only ever quoted.
 
-How a sentence is scored against the question
----------------------------------------------
-* ``cosine``: the embedder's cosine similarity between the question and the sentence
-  (meaning, paraphrase).
-* ``coverage``: the share of the question's content words the sentence contains (exact
-  evidence). Words match when equal or when they share a long common prefix, a stemmer
-  stand-in that lets "children" match "child" and "signed" match "signatories" (no stemmer
-  package is installed). Names (capitalised words, acronyms, figures) count double, since a
-  sentence about another entity does not answer.
-* ``score = cosine + LEXICAL_WEIGHT * coverage`` ranks the sentences.
+How a sentence is scored
+------------------------
+A compound question ("When was X released, and which day did Y call?") is split into parts;
+each part is scored on its own and gets its best sentence. Per part and sentence:
 
-Refusal: the best sentence must pass `_supports`: enough meaning (cosine) *and* it must match
-the question's topic words, the content words that are not names. Requiring topic words is
-what refuses near misses: "What fine did Malaysia impose on xAI?" finds sentences naming
-Malaysia and xAI, but none about a fine. A very high cosine alone also passes, so that plain
-paraphrases that share no word with the document are still answered.
+* ``cosine``: the embedder's cosine between the part and the sentence (for a follow-up, the
+  better of the question alone and the question plus the previous question).
+* ``coverage``: the weighted share of the question's content words the sentence contains.
+  Words match when equal or sharing a long prefix (a stemmer stand-in: "children"/"child";
+  no stemmer package is installed). Names count double.
+* ``soft_topic``: for the topic words (content words that are not names), 1 for a lexical
+  match, else the best word-embedding similarity to a word of the sentence ("pictures" ~
+  "images"). This is what refuses near misses: "What fine did Malaysia impose on xAI?"
+  finds sentences naming Malaysia and xAI, but none about a fine.
+* ``typed``: the sentence holds the kind of answer asked for: a date for "when"/"what day",
+  a figure for "how many", a name the question does not already contain for "who"/"which".
 
-Conflicts: two supporting sentences from different documents that say nearly the same thing
-(high sentence-to-sentence cosine) but state different figures are both shown, each cited,
-and `CONFLICT_NOTE` is added. Sentences that say the same thing with the same figures are
-redundant: only the better one is kept.
+A sentence supports a part when it is typed and either its cosine is very high
+(`STRONG_COSINE`) or cosine, soft topic coverage and their sum all clear their minimums.
+No supporting sentence: the answer is exactly `REFUSAL_TEXT`. Ranking uses
+``cosine(question alone) + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic``.
+
+Conflicts: for "how many" questions, a sentence from another document about the same claim
+(sentence cosine >= `SAME_CLAIM_COSINE`) stating a different figure is shown too, each
+cited, and `CONFLICT_NOTE` is added. A same-claim sentence with the same figures is an echo
+and dropped; near-duplicates (cosine >= `DUPLICATE_COSINE`) are dropped.
 """
 
 from __future__ import annotations
@@ -47,9 +52,11 @@ from assistant.types import CONFLICT_NOTE, REFUSAL_TEXT, Answer, AnswerDelta, Ci
 log = logging.getLogger(__name__)
 
 # --- calibrated constants -------------------------------------------------------------------
-# Calibrated with the bundled all-MiniLM-L6-v2 on the cleaned corpus and the eval cases in
-# evals/cases (see the module docstring for the scores). Values sit between the weakest
-# answerable question and the strongest out-of-corpus / near-miss question.
+# Calibrated with the bundled all-MiniLM-L6-v2 over the cleaned corpus, on the 83 cases in
+# evals/cases (grid search over the gate constants, then end-to-end runs): every must-refuse
+# case is refused (absent, general, near-miss, noise, injection) while 3 of 52 answerable
+# paraphrases are refused (refusal F1 0.958). Lowering MIN_EVIDENCE/MIN_SOFT_TOPIC to admit
+# those three lets near misses ("names of the 11 nations", "chief executive of the HKMA") through.
 #: Weight of lexical coverage relative to cosine in the ranking score.
 LEXICAL_WEIGHT = 0.5
 #: Below this cosine a sentence never supports an answer, whatever words it shares.
@@ -60,6 +67,8 @@ SOFT_TOPIC_WEIGHT = 0.5
 MIN_SOFT_TOPIC = 0.5
 #: Least ``cosine + SOFT_TOPIC_WEIGHT * soft_topic`` for a sentence to support an answer.
 MIN_EVIDENCE = 0.8
+#: A cosine this high supports a sentence of the right answer type without shared topic words.
+STRONG_COSINE = 0.75
 #: Sentences scoring within this margin of the best one are added to the answer.
 SCORE_MARGIN = 0.12
 #: Two sentences this similar (cosine) are about the same thing: redundant, or a conflict.
@@ -266,6 +275,7 @@ class _Candidate:
     score: float = 0.0
     part_scores: list[float] = field(default_factory=list)
     part_ok: list[bool] = field(default_factory=list)
+    part_typed: list[bool] = field(default_factory=list)
     figures: frozenset[float] = field(default_factory=frozenset)
 
 
@@ -284,6 +294,7 @@ class ExtractiveAnswerer:
         min_cosine: float = MIN_COSINE,
         min_soft_topic: float = MIN_SOFT_TOPIC,
         min_evidence: float = MIN_EVIDENCE,
+        strong_cosine: float = STRONG_COSINE,
         score_margin: float = SCORE_MARGIN,
         max_history: int = 6,
         cache_size: int = 4096,
@@ -295,6 +306,7 @@ class ExtractiveAnswerer:
         self.min_cosine = min_cosine
         self.min_soft_topic = min_soft_topic
         self.min_evidence = min_evidence
+        self.strong_cosine = strong_cosine
         self.max_history = max_history
         self.score_margin = score_margin
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -371,7 +383,7 @@ class ExtractiveAnswerer:
             )
         return parts
 
-    def _score(self, question: Question, candidates: list[_Candidate]) -> None:
+    def _score(self, question: Question, candidates: list[_Candidate]) -> list[_Part]:
         parts = self._parts(question)
         sentence_words = [sorted(set(content_words(c.text))) for c in candidates]
         topic_words = {w for p in parts for w in p.topic}
@@ -379,35 +391,43 @@ class ExtractiveAnswerer:
         word_vec = dict(zip(vocab, self._embed(vocab), strict=True)) if topic_words else {}
         for cand, s_words in zip(candidates, sentence_words, strict=True):
             cand.figures = quantities(cand.text)
-            cand.part_scores, cand.part_ok = [], []
+            cand.part_scores, cand.part_ok, cand.part_typed = [], [], []
             best: tuple[float, float, float, float, bool] | None = None
             for part in parts:
                 matched = {w for w in part.weights if any(words_match(w, s) for s in s_words)}
                 total = sum(part.weights.values())
+                # The gate may use the context-bearing query; ranking uses the question alone, so
+                # a follow-up prefers new information over what answered the earlier question.
                 cosine = max(float(cand.vector @ q) for q in part.vectors)
+                own_cosine = float(cand.vector @ part.vectors[0])
                 coverage = sum(part.weights[w] for w in matched) / total if total else 0.0
                 soft = [
-                    1.0 if w in matched else max((float(word_vec[w] @ word_vec[s]) for s in s_words), default=0.0)
+                    1.0 if w in matched else max((float(word_vec[w] @ word_vec[x]) for x in s_words), default=0)
                     for w in part.topic
                 ]
                 soft_topic = sum(soft) / len(soft) if soft else 1.0
                 typed = has_answer_type(cand.text, part.answer_type, part.names, cand.figures)
-                score = cosine + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic
-                ok = (
-                    typed
-                    and cosine >= self.min_cosine
-                    and soft_topic >= self.min_soft_topic
-                    and cosine + SOFT_TOPIC_WEIGHT * soft_topic >= self.min_evidence
+                score = own_cosine + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic
+                ok = typed and (
+                    cosine >= self.strong_cosine
+                    or (
+                        cosine >= self.min_cosine
+                        and soft_topic >= self.min_soft_topic
+                        and cosine + SOFT_TOPIC_WEIGHT * soft_topic >= self.min_evidence
+                    )
                 )
                 cand.part_scores.append(score)
                 cand.part_ok.append(ok)
+                cand.part_typed.append(typed)
                 if best is None or score > best[0]:
                     best = (score, cosine, coverage, soft_topic, typed)
             if best is not None:
                 cand.score, cand.cosine, cand.coverage, cand.soft_topic, cand.typed = best
+        return parts
 
-    def _select(self, candidates: list[_Candidate]) -> tuple[list[_Candidate], bool]:
-        """The sentences to cite, and whether two of them conflict."""
+    def _select(self, candidates: list[_Candidate], parts: list[_Part]) -> tuple[list[_Candidate], bool]:
+        """The sentences to cite, and whether two of them conflict (figures, for "how many" questions)."""
+        asks_figure = any(p.answer_type == "quantity" for p in parts)
         supporting = [c for c in candidates if any(c.part_ok)]
         if not supporting:
             return [], False
@@ -420,7 +440,9 @@ class ExtractiveAnswerer:
         # score close to their part's best.
         pool: list[tuple[float, int, _Candidate]] = []
         for i in range(n_parts):
-            ranked = sorted((c for c in supporting if c.part_ok[i]), key=lambda c: (-part_score(c, i), c.start))
+            ranked = sorted(
+                (c for c in supporting if c.part_ok[i]), key=lambda c, i=i: (-part_score(c, i), c.start)
+            )
             if ranked:
                 top = part_score(ranked[0], i)
                 pool.append((float("inf"), i, ranked[0]))
@@ -435,7 +457,7 @@ class ExtractiveAnswerer:
             if any(c is cand for c in chosen):
                 continue
             same_claim = [c for c in chosen if float(c.vector @ cand.vector) >= SAME_CLAIM_COSINE]
-            disagrees = [
+            disagrees = asks_figure and [
                 c for c in same_claim
                 if c.doc_id != cand.doc_id and c.figures and cand.figures and c.figures != cand.figures
             ]  # fmt: skip
@@ -449,17 +471,50 @@ class ExtractiveAnswerer:
                 continue
             if any(float(c.vector @ cand.vector) >= DUPLICATE_COSINE or c.text == cand.text for c in chosen):
                 continue
-            if any(c.doc_id != cand.doc_id and c.figures == cand.figures for c in same_claim):
-                continue  # another article saying the same thing adds nothing
+            echoes = any(
+                c.figures == cand.figures and (c.figures or c.doc_id != cand.doc_id) for c in same_claim
+            )
+            if gap != float("inf") and echoes:
+                continue  # the same claim with the same figures (or another article's echo) adds nothing
             chosen.append(cand)
+        if not asks_figure:
+            return chosen, conflict
+        return self._add_conflicting(chosen, candidates, conflict)
+
+    def _add_conflicting(
+        self, chosen: list[_Candidate], candidates: list[_Candidate], conflict: bool
+    ) -> tuple[list[_Candidate], bool]:
+        """Add the other documents' version of a chosen figure, when they state a different one.
+
+        The other version need not score as well on its own (it may use other words); being
+        about the same claim (sentence cosine) and of the asked-for answer type is enough.
+        """
+        for c in list(chosen):
+            if not c.figures:
+                continue
+            rivals = [
+                t for t in candidates
+                if all(t is not x for x in chosen) and t.doc_id != c.doc_id and t.figures
+                and t.figures != c.figures and any(t.part_typed)
+                and float(c.vector @ t.vector) >= SAME_CLAIM_COSINE
+            ]  # fmt: skip
+            if not rivals:
+                continue
+            rival = max(rivals, key=lambda t: float(c.vector @ t.vector))
+            if len(chosen) >= self.max_sentences:
+                chosen.pop()  # the weakest pick makes room: a hidden disagreement is worse
+            chosen.append(rival)
+            conflict = True
         return chosen, conflict
 
     def _build(self, question: Question, hits: Sequence[Hit]) -> tuple[Answer, list[str]]:
         began = time.perf_counter()
         candidates = self._candidates(hits)
+        chosen: list[_Candidate] = []
+        conflict = False
         if candidates and question.question.strip():
-            self._score(question, candidates)
-        chosen, conflict = self._select(candidates) if candidates else ([], False)
+            parts = self._score(question, candidates)
+            chosen, conflict = self._select(candidates, parts)
         if log.isEnabledFor(logging.DEBUG):
             for c in sorted(candidates, key=lambda c: -c.score)[:5]:
                 log.debug("cos=%.3f cov=%.2f soft=%.2f %s", c.cosine, c.coverage, c.soft_topic, c.text[:70])
