@@ -247,6 +247,10 @@ def has_answer_type(sentence: str, kind: str | None, known: set[str], figures: f
     return True
 
 
+def _best_similarity(vector: np.ndarray, others: list[np.ndarray]) -> float:
+    return max((float(vector @ o) for o in others), default=0.0)
+
+
 @dataclass
 class _Part:
     """One part of a (possibly compound) question, prepared for scoring sentences."""
@@ -402,7 +406,7 @@ class ExtractiveAnswerer:
                 own_cosine = float(cand.vector @ part.vectors[0])
                 coverage = sum(part.weights[w] for w in matched) / total if total else 0.0
                 soft = [
-                    1.0 if w in matched else max((float(word_vec[w] @ word_vec[x]) for x in s_words), default=0)
+                    1.0 if w in matched else _best_similarity(word_vec[w], [word_vec[x] for x in s_words])
                     for w in part.topic
                 ]
                 soft_topic = sum(soft) / len(soft) if soft else 1.0
