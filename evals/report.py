@@ -25,7 +25,12 @@ log = logging.getLogger(__name__)
 #: A metric must drop by more than this to count as a regression (absorbs float noise).
 EPSILON = 0.005
 
-_CHART_METRICS = ("pass_rate", "recall_at_k", "key_fact_recall", "citation_validity")
+_CHART_METRICS = {
+    "pass_rate": "cases passed",
+    "recall_at_k": "recall@k",
+    "key_fact_recall": "key facts",
+    "citation_validity": "valid citations",
+}
 _CHART_COLOURS = ("#3b6ea5", "#5a9e6f", "#d08c2f", "#8a5aa5")
 
 
@@ -184,9 +189,10 @@ def _svg_chart(report: EvalReport) -> str:
     bar, gap, label_w, plot_w = 12, 10, 150, 360
     group_h = bar * max(len(metrics), 1) + gap
     height = group_h * len(kinds) + 40
+    width = label_w + max(plot_w + 60, 115 * len(metrics))
     parts = [
-        f'<svg role="img" aria-label="metrics by case kind" width="{label_w + plot_w + 60}" '
-        f'height="{height}" viewBox="0 0 {label_w + plot_w + 60} {height}">'
+        f'<svg role="img" aria-label="metrics by case kind" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}">'
     ]
     for i, kind in enumerate(kinds):
         y0 = i * group_h
@@ -212,10 +218,11 @@ def _svg_chart(report: EvalReport) -> str:
             )
     y = height - 20
     for j, key in enumerate(metrics):
-        x = label_w + j * 120
+        x = label_w + j * 115
+        legend = _CHART_METRICS[key].replace("@k", f"@{report.k}")
         parts.append(
             f'<rect x="{x}" y="{y}" width="10" height="10" fill="{_CHART_COLOURS[j]}"/>'
-            f'<text x="{x + 14}" y="{y + 9}" class="v">{html.escape(label(key, report.k))}</text>'
+            f'<text x="{x + 14}" y="{y + 9}" class="v">{html.escape(legend)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
