@@ -59,6 +59,10 @@ class StoreNotFoundError(StoreError):
     """No store exists yet where the settings point."""
 
 
+class StoreUnavailableError(StoreError):
+    """The Chroma server (chroma_mode=server) cannot be reached."""
+
+
 class StoreMismatchError(StoreError):
     """The store was built with another embedding model, dimension or chunker."""
 
@@ -392,7 +396,7 @@ def _client_for(settings: Settings, create: bool) -> tuple[Any, str]:
                 host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
             )
         except Exception as exc:  # chromadb raises several types for an unreachable server
-            raise StoreNotFoundError(
+            raise StoreUnavailableError(
                 f"Cannot reach the Chroma server at {where} ({exc}). Start it (e.g. `chroma run "
                 f"--port {settings.chroma_port}`) or set CITELINE_CHROMA_MODE=embedded."
             ) from exc

@@ -49,8 +49,11 @@ _SOCIAL = (
     r"telegram|facebook|twitter|x\.com|linkedin|instagram|whatsapp|youtube|google news|reddit|"
     r"tiktok|threads|mastodon|bluesky|pinterest|email|e-mail|newsletter|rss"
 )
+# "Follow X on Telegram", "Share this article on Twitter", "Subscribe to our newsletter": a call
+# to action aimed at a channel, so prose that merely mentions Facebook is not matched.
 _SHARE = re.compile(
-    rf"^(?:follow|share|like|subscribe|join|find|connect with|sign up)\b.*\b(?:{_SOCIAL})\b",
+    r"^(?:follow|share|subscribe|join|find|connect with|sign up|like)\b.{0,80}?\b(?:on|via|to|at|with)\s+"
+    rf"(?:us\s+on\s+|our\s+)?(?:{_SOCIAL})\b",
     re.IGNORECASE,
 )
 _SHARE_BARE = re.compile(
@@ -98,7 +101,7 @@ _HEADLINE_CHARS = 160
 
 def _normalise_inline(line: str, removals: list[Removal]) -> str:
     """Drop markup debris and decode entities inside a line of prose."""
-    for pattern in (_ATTR_DEBRIS, _TAG):
+    for pattern in (_TAG, _ATTR_DEBRIS):  # whole tags first, then half-stripped debris
         for match in pattern.finditer(line):
             removals.append(Removal("markup", match.group().strip()))
         line = pattern.sub("", line)

@@ -16,6 +16,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from assistant.types import Document, Skipped
 from ingest.clean import clean
@@ -187,13 +188,21 @@ def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
     text = _decode_text(raw)
     if isinstance(text, Skipped):
         return text
-    extracted = trafilatura.bare_extraction(
-        _without_page_chrome(text), with_metadata=True, include_comments=False, include_tables=True, include_formatting=False
+    extracted: Any = trafilatura.bare_extraction(
+        _without_page_chrome(text),
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_formatting=False,
     )
-    body = (extracted.text or "") if extracted is not None else ""
+    if isinstance(extracted, dict):  # older trafilatura API shape
+        body, title = extracted.get("text") or "", extracted.get("title")
+    elif extracted is not None:
+        body, title = extracted.text or "", extracted.title
+    else:
+        body, title = "", None
     if not body.strip():
         return Skipped(raw.source, "no main text found in the HTML page (only navigation, scripts or markup)")
-    title = extracted.title if extracted is not None else None
     return body, (title or "").strip() or None
 
 

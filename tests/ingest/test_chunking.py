@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from assistant.types import Document
@@ -46,7 +48,9 @@ def test_chunks_start_and_end_on_sentence_boundaries_and_cover_every_sentence() 
 
 
 def test_sentence_spans_follow_sentences_and_paragraphs() -> None:
-    text = "Heading without period\n\nDr. Smith arrived at 9 a.m. today. He left soon after!  Why?\nNext line."
+    text = (
+        "Heading without period\n\nDr. Smith arrived at 9 a.m. today. He left soon after!  Why?\nNext line."
+    )
     sentences = [text[s:e] for s, e in sentence_spans(text)]
     assert sentences == [
         "Heading without period",
@@ -61,11 +65,11 @@ def test_neighbouring_chunks_share_the_overlap_sentence() -> None:
     text = " ".join(f"Sentence number {n} talks about topic {n}." for n in range(30))
     chunks = chunk_document(_doc(text), COUNT, 40, overlap=1)
     assert len(chunks) > 3
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in itertools.pairwise(chunks):
         last_sentence = text[sentence_spans(prev.text)[-1][0] + prev.start : prev.end]
         assert nxt.text.startswith(last_sentence)
     no_overlap = chunk_document(_doc(text), COUNT, 40, overlap=0)
-    assert all(a.end < b.start for a, b in zip(no_overlap, no_overlap[1:], strict=False))
+    assert all(a.end < b.start for a, b in itertools.pairwise(no_overlap))
 
 
 def test_an_overlong_sentence_is_split_at_word_boundaries() -> None:

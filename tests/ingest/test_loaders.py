@@ -13,7 +13,8 @@ MAX = 1_000_000
 
 HELP_PAGE = """<!doctype html>
 <html><head><title>Reset your password | Acme Help Center</title></head><body>
-<header><nav><a href="/">Home</a> <a href="/docs">Docs</a> <a href="/pricing">Pricing</a> <a href="/login">Log in</a></nav></header>
+<header><nav><a href="/">Home</a> <a href="/docs">Docs</a> <a href="/pricing">Pricing</a>
+<a href="/login">Log in</a></nav></header>
 <div id="cookie-banner" class="cookie-consent">We use cookies to improve your experience on our site.
  <button>Accept all</button> <button>Manage preferences</button></div>
 <aside class="sidebar"><h3>Popular articles</h3><ul><li><a href="/a">Billing FAQ for teams</a></li>
@@ -21,10 +22,12 @@ HELP_PAGE = """<!doctype html>
 <main><article><h1>How to reset your password</h1>
 <p>If you forgot your password, open the sign-in page and choose <b>Forgot password</b>. We email you a
 reset link that works for 30 minutes.</p>
-<p>The link can be used once. If it expired, request a new one from the same page &amp; check your spam folder.</p>
+<p>The link can be used once. If it expired, request a new one from the same page &amp; check your
+spam folder.</p>
 <ul><li>Passwords need at least 12 characters.</li><li>You cannot reuse your last three passwords.</li></ul>
 </article></main>
-<footer><p>© 2024 Acme Inc. All rights reserved.</p><a href="/privacy">Privacy</a> <a href="/terms">Terms</a></footer>
+<footer><p>© 2024 Acme Inc. All rights reserved.</p>
+<a href="/privacy">Privacy</a> <a href="/terms">Terms</a></footer>
 </body></html>"""
 
 
@@ -65,7 +68,9 @@ def _load(path: Path, root: Path, max_bytes: int = MAX) -> Document | Skipped:
 def test_text_article_gets_its_headline_as_title(tmp_path: Path) -> None:
     (tmp_path / "news").mkdir()
     path = tmp_path / "news" / "city-budget.txt"
-    path.write_text("City approves new budget\n\nThe council approved the budget on Monday. It adds two parks.\n")
+    path.write_text(
+        "City approves new budget\n\nThe council approved the budget on Monday. It adds two parks.\n"
+    )
     doc = _load(path, tmp_path)
     assert isinstance(doc, Document)
     assert doc.title == "City approves new budget"
@@ -101,13 +106,24 @@ def test_html_help_page_keeps_main_text_only(tmp_path: Path) -> None:
     assert "We email you a reset link that works for 30 minutes." in " ".join(doc.text.split())
     assert "request a new one from the same page & check your spam folder." in doc.text
     assert "Passwords need at least 12 characters." in doc.text
-    for noise in ("Pricing", "Log in", "cookies", "Accept all", "Billing FAQ", "subscription plan", "©", "Terms"):
+    for noise in (
+        "Pricing",
+        "Log in",
+        "cookies",
+        "Accept all",
+        "Billing FAQ",
+        "subscription plan",
+        "©",
+        "Terms",
+    ):
         assert noise not in doc.text, noise
 
 
 def test_pdf_loads_with_its_metadata_title(tmp_path: Path) -> None:
     path = tmp_path / "policy.pdf"
-    path.write_bytes(_pdf_bytes(["Refunds are paid within 14 days.", "Contact support to ask for one."], "Refund Policy"))
+    path.write_bytes(
+        _pdf_bytes(["Refunds are paid within 14 days.", "Contact support to ask for one."], "Refund Policy")
+    )
     doc = _load(path, tmp_path)
     assert isinstance(doc, Document), doc
     assert doc.title == "Refund Policy"
@@ -123,8 +139,11 @@ def test_pdf_loads_with_its_metadata_title(tmp_path: Path) -> None:
         ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
         ("latin1.txt", "Café au lait costs 3 euros.".encode("latin-1"), "not valid UTF-8"),
         ("slides.pptx", b"PK\x03\x04 whatever", "unsupported file type .pptx"),
-        ("nav-only.html", b"<html><body><nav><a href='/'>Home</a></nav><script>x()</script></body></html>",
-         "no main text"),
+        (
+            "nav-only.html",
+            b"<html><body><nav><a href='/'>Home</a></nav><script>x()</script></body></html>",
+            "no main text",
+        ),
         ("scan.pdf", _pdf_bytes([], "Scanned"), "no extractable text"),
         ("broken.pdf", b"%PDF-1.4\nthis is not really a pdf", "PDF"),
     ],

@@ -1,0 +1,220 @@
+"""Incremental ingest into real Chroma (tmp_path) with the keyword fake embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.store import ChromaStore, StoreMismatchError, open_store
+from ingest.chunking import chunker_signature
+from ingest.pipeline import IngestError, IngestReport, run_ingest
+from tests.fakes import KeywordEmbeddings
+from tests.ingest.test_clean import NOISE
+
+
+class FailingEmbeddings(KeywordEmbeddings):
+    """Raises on the (fail_on)-th embed_documents call, like a crash mid-ingest."""
+
+    def __init__(self, fail_on: int) -> None:
+        super().__init__()
+        self.fail_on = fail_on
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if self.document_calls + 1 == self.fail_on:
+            self.document_calls += 1
+            raise RuntimeError("simulated crash")
+        return super().embed_documents(texts)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", embed_batch_size=4, chunk_max_tokens=60)
+
+
+def _ingest(folder: Path, settings: Settings, emb: KeywordEmbeddings, rebuild: bool = False) -> IngestReport:
+    return run_ingest(folder, settings, emb, rebuild=rebuild, progress=False)
+
+
+def _store(settings: Settings, emb: KeywordEmbeddings) -> ChromaStore:
+    return open_store(settings, emb, create=False)
+
+
+def _snapshot(store: ChromaStore) -> tuple[set[str], dict[str, str]]:
+    docs = store.list_documents()
+    return {c.chunk_id for c in store.all_chunks()}, {s: r.content_hash for s, r in docs.items()}
+
+
+def test_corpus_ingest_stores_clean_chunks_that_match_their_document(
+    corpus_copy: Path, settings: Settings
+) -> None:
+    emb = KeywordEmbeddings()
+    report = _ingest(corpus_copy, settings, emb)
+    assert sorted(report.added) == sorted(p.name for p in corpus_copy.iterdir())
+    store = _store(settings, emb)
+    chunks = store.all_chunks()
+    assert report.chunks_total == len(chunks) == report.chunks_written > 3
+    for chunk in chunks:
+        for noise in NOISE:
+            assert noise not in chunk.text, f"{noise!r} in a stored chunk of {chunk.source}"
+        doc = store.get_document(chunk.doc_id)
+        assert doc is not None and doc.text[chunk.start : chunk.end] == chunk.text
+    assert emb.documents_embedded == len(chunks)
+    assert report.embedding_calls == emb.document_calls == -(-len(chunks) // settings.embed_batch_size)
+    per_doc = "\n".join(report.report_lines())
+    assert "unicef-ai-child-deepfakes.txt" in per_doc and "teaser-list" in per_doc and "promo" in per_doc
+
+
+def test_unchanged_reingest_embeds_and_writes_nothing(corpus_copy: Path, settings: Settings) -> None:
+    _ingest(corpus_copy, settings, KeywordEmbeddings())
+    emb = KeywordEmbeddings()
+    before = _store(settings, emb).revision()
+    report = _ingest(corpus_copy, settings, emb)
+    assert emb.document_calls == 0 and report.embedding_calls == 0
+    assert len(report.unchanged) == 3 and not (report.added or report.updated or report.removed)
+    assert report.chunks_written == 0 and report.chunks_deleted == 0
+    assert _store(settings, emb).revision() == before
+    assert "3 unchanged" in report.summary_lines()[0]
+
+
+def test_edits_and_deletions_propagate(corpus_copy: Path, settings: Settings) -> None:
+    emb = KeywordEmbeddings()
+    _ingest(corpus_copy, settings, emb)
+    edited = corpus_copy / "privacy-regulators-unite-against-ai-imagery.txt"
+    edited.write_text(
+        edited.read_text().replace("almost 60 privacy", "almost 70 privacy")
+        + "\nA brand new closing sentence about zebras.\n"
+    )
+    (corpus_copy / "regulators-joint-statement-on-ai-imagery.txt").unlink()
+    report = _ingest(corpus_copy, settings, emb)
+    assert report.updated == [edited.name]
+    assert report.removed == ["regulators-joint-statement-on-ai-imagery.txt"]
+    store = _store(settings, emb)
+    texts = " ".join(c.text for c in store.all_chunks())
+    assert "almost 70 privacy" in texts and "almost 60 privacy" not in texts
+    top = store.dense_search("A brand new closing sentence about zebras.", 1)[0]
+    assert "zebras" in top.chunk.text and top.chunk.source == edited.name
+    assert {c.source for c in store.all_chunks()} == {edited.name, "unicef-ai-child-deepfakes.txt"}
+    assert set(store.list_documents()) == {edited.name, "unicef-ai-child-deepfakes.txt"}
+    # Only the edited document's changed chunks were embedded again.
+    assert 0 < report.chunks_written < len([c for c in store.all_chunks() if c.source == edited.name]) + 1
+
+
+def test_bad_files_are_skipped_and_the_rest_ingests(corpus_copy: Path, settings: Settings) -> None:
+    (corpus_copy / "empty.txt").write_bytes(b"")
+    (corpus_copy / "photo.txt").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    (corpus_copy / "old.txt").write_bytes("Résumé".encode("cp1252"))
+    (corpus_copy / "deck.pptx").write_bytes(b"PK\x03\x04")
+    (corpus_copy / "huge.md").write_text("Long text here. " * 10_000)
+    (corpus_copy / "link.txt").symlink_to(corpus_copy / "missing-target.txt")
+    emb = KeywordEmbeddings()
+    report = _ingest(corpus_copy, settings.model_copy(update={"max_file_bytes": 50_000}), emb)
+    reasons = {s.source: s.reason for s in report.skipped}
+    assert set(reasons) == {"empty.txt", "photo.txt", "old.txt", "deck.pptx", "huge.md", "link.txt"}
+    assert "empty" in reasons["empty.txt"] and "binary" in reasons["photo.txt"]
+    assert "UTF-8" in reasons["old.txt"] and "unsupported" in reasons["deck.pptx"]
+    assert "limit" in reasons["huge.md"] and "broken symbolic link" in reasons["link.txt"]
+    assert len(report.added) == 3
+    assert any(line.startswith("Skipped photo.txt: ") for line in report.summary_lines())
+
+
+def test_a_file_that_turns_bad_keeps_its_stored_version(corpus_copy: Path, settings: Settings) -> None:
+    emb = KeywordEmbeddings()
+    _ingest(corpus_copy, settings, emb)
+    before = _snapshot(_store(settings, emb))
+    (corpus_copy / "unicef-ai-child-deepfakes.txt").write_bytes(b"\x00\x01 corrupted")
+    report = _ingest(corpus_copy, settings, emb)
+    assert report.kept == ["unicef-ai-child-deepfakes.txt"]
+    assert any("previous version kept" in line for line in report.summary_lines())
+    assert _snapshot(_store(settings, emb)) == before
+
+
+def test_interrupted_ingest_converges_on_rerun(corpus_copy: Path, settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="run the same ingest again"):
+        _ingest(corpus_copy, settings, FailingEmbeddings(fail_on=3))
+    partial = _store(settings, KeywordEmbeddings())
+    written_before_crash = len(partial.all_chunks())
+    assert written_before_crash == 2 * settings.embed_batch_size
+    resumed = KeywordEmbeddings()
+    report = _ingest(corpus_copy, settings, resumed)
+
+    reference = settings.model_copy(update={"data_dir": tmp_path / "reference"})
+    _ingest(corpus_copy, reference, KeywordEmbeddings())
+    assert _snapshot(_store(settings, resumed)) == _snapshot(_store(reference, KeywordEmbeddings()))
+    # Chunks saved before the crash were not embedded again.
+    assert resumed.documents_embedded == report.chunks_written == report.chunks_total - written_before_crash
+
+
+def test_crash_while_rewriting_an_edited_file_converges(
+    corpus_copy: Path, settings: Settings, tmp_path: Path
+) -> None:
+    _ingest(corpus_copy, settings, KeywordEmbeddings())
+    for path in corpus_copy.iterdir():
+        path.write_text(path.read_text().replace("regulators", "watchdogs"))
+    with pytest.raises(IngestError):
+        _ingest(corpus_copy, settings, FailingEmbeddings(fail_on=2))
+    (corpus_copy / "unicef-ai-child-deepfakes.txt").unlink()
+    _ingest(corpus_copy, settings, KeywordEmbeddings())
+    reference = settings.model_copy(update={"data_dir": tmp_path / "reference"})
+    _ingest(corpus_copy, reference, KeywordEmbeddings())
+    assert _snapshot(_store(settings, KeywordEmbeddings())) == _snapshot(
+        _store(reference, KeywordEmbeddings())
+    )
+
+
+def test_missing_or_empty_folder_is_a_clear_error_and_loses_nothing(
+    corpus_copy: Path, settings: Settings, tmp_path: Path
+) -> None:
+    emb = KeywordEmbeddings()
+    _ingest(corpus_copy, settings, emb)
+    before = _snapshot(_store(settings, emb))
+    with pytest.raises(IngestError, match="Folder not found"):
+        _ingest(tmp_path / "nope", settings, emb, rebuild=True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.docx").write_bytes(b"PK")
+    with pytest.raises(IngestError, match=r"No documents to ingest.*\.txt"):
+        _ingest(empty, settings, emb)
+    assert _snapshot(_store(settings, emb)) == before
+
+
+def test_changed_chunk_settings_refuse_until_rebuild(corpus_copy: Path, settings: Settings) -> None:
+    emb = KeywordEmbeddings()
+    _ingest(corpus_copy, settings, emb)
+    smaller = settings.model_copy(update={"chunk_max_tokens": 40})
+    with pytest.raises(StoreMismatchError, match=f"citeline ingest --rebuild {corpus_copy.resolve()}"):
+        _ingest(corpus_copy, smaller, emb)
+    report = _ingest(corpus_copy, smaller, emb, rebuild=True)
+    assert len(report.added) == 3 and report.chunks_written == report.chunks_total
+    assert open_store(smaller, emb, create=True, chunker=chunker_signature(40, 1)).count_chunks() > 0
+
+
+def test_html_and_pdf_files_in_a_folder_are_ingested(tmp_path: Path, settings: Settings) -> None:
+    from tests.ingest.test_loaders import HELP_PAGE, _pdf_bytes
+
+    folder = tmp_path / "site"
+    (folder / "help").mkdir(parents=True)
+    (folder / "help" / "reset.html").write_text(HELP_PAGE)
+    (folder / "refunds.pdf").write_bytes(_pdf_bytes(["Refunds are paid within 14 days."], "Refund Policy"))
+    emb = KeywordEmbeddings()
+    report = _ingest(folder, settings, emb)
+    assert sorted(report.added) == ["help/reset.html", "refunds.pdf"]
+    store = _store(settings, emb)
+    titles = {c.source: c.title for c in store.all_chunks()}
+    assert titles["refunds.pdf"] == "Refund Policy"
+    assert "Billing FAQ" not in " ".join(c.text for c in store.all_chunks())
+
+
+@pytest.mark.model
+def test_real_corpus_chunks_fit_the_minilm_window(corpus_copy: Path, tmp_path: Path) -> None:
+    from assistant.embeddings import BundledMiniLM
+
+    emb = BundledMiniLM()
+    settings = Settings(data_dir=tmp_path / "data")
+    report = run_ingest(corpus_copy, settings, emb, progress=False)
+    chunks = open_store(settings, emb, create=False).all_chunks()
+    assert len(chunks) == report.chunks_total > 0
+    assert max(emb.count_tokens(c.text) for c in chunks) <= min(settings.chunk_max_tokens, 256)
+    hit = open_store(settings, emb, create=False).dense_search("How many children had images manipulated?", 3)
+    assert any("1.2 million children" in h.chunk.text for h in hit)
