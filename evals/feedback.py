@@ -1,7 +1,9 @@
 """Turn thumbs-down feedback from the chat into eval cases to fill in.
 
 The chat appends one JSON line per thumbs-down to `settings.feedback_path`:
-{"question", "history", "answer", "citations", "comment", "ts"}. `promote_feedback` appends
+{"feedback_id", "question", "history", "answer", "citations", "comment", "ts"}; when the
+user adds a comment it appends the entry again with the same feedback_id, and the last
+line of an id wins. `promote_feedback` appends
 one case per new question to a cases file, with kind "feedback" and a "todo" note:
 
 - the rejected answer was a refusal -> the user expected an answer: must_refuse false; fill in
@@ -113,7 +115,7 @@ def promote_feedback(feedback_path: Path, out_path: Path, existing: Iterable[Pat
         raise FileNotFoundError(f"no feedback file at {feedback_path} (thumbs-down in the chat creates it)")
     result = PromotionResult()
     seen = _existing_keys([out_path, *existing])
-    new_lines: list[str] = []
+    entries: dict[object, dict[str, Any]] = {}  # the chat rewrites an entry to add a comment: last wins
     for number, line in enumerate(feedback_path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -129,11 +131,13 @@ def promote_feedback(feedback_path: Path, out_path: Path, existing: Iterable[Pat
         ):
             result.invalid.append(f"line {number}: no 'question'")
             continue
-        history = entry.get("history") or []
-        if not isinstance(history, list):
+        if not isinstance(entry.get("history") or [], list):
             result.invalid.append(f"line {number}: 'history' is not a list")
             continue
-        key = _key(entry["question"], [str(h) for h in history])
+        entries[entry.get("feedback_id") or ("line", number)] = entry
+    new_lines: list[str] = []
+    for entry in entries.values():
+        key = _key(entry["question"], [str(h) for h in entry.get("history") or []])
         if key in seen:
             result.duplicates += 1
             continue

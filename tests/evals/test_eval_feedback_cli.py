@@ -66,6 +66,17 @@ def test_promoting_twice_or_against_existing_cases_adds_no_duplicates(tmp_path: 
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1
 
 
+def test_a_comment_added_later_to_the_same_feedback_id_wins(tmp_path: Path) -> None:
+    first = {**_entry("How much was xAI fined?", "xAI was fined [1]"), "feedback_id": "f1"}
+    commented = {**first, "comment": "made up: the documents don't say"}
+    fb = _feedback(tmp_path / "feedback.jsonl", [first, commented])
+    out = tmp_path / "out.jsonl"
+    result = promote_feedback(fb, out)
+    assert (len(result.added), result.duplicates) == (1, 0)
+    (case,) = load_cases([out])
+    assert case.must_refuse is True and "made up" in case.extra["feedback"]["comment"]
+
+
 def test_missing_feedback_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="thumbs-down"):
         promote_feedback(tmp_path / "none.jsonl", tmp_path / "out.jsonl")
