@@ -61,7 +61,10 @@ class BundledMiniLM(Embeddings):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from langchain_huggingface import HuggingFaceEmbeddings
+        from transformers.utils import logging as hf_logging
 
+        # transformers draws a "Loading weights" bar on stderr at every start; it is noise in a CLI.
+        hf_logging.disable_progress_bar()
         path = bundled_model_path()
         log.info("loading embedding model from %s", path)
         return HuggingFaceEmbeddings(

@@ -260,7 +260,12 @@ def show_settings(data_dir: DataDir = None) -> None:
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what citeline is doing.")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    # Set levels on our loggers and the root handler: some libraries (bm25s) set DEBUG on their own.
+    logging.getLogger().setLevel(level)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)
 
 
 # `citeline eval` and `citeline eval-promote` live in ui/eval_cmd.py to keep this file thin.
