@@ -85,6 +85,10 @@ _REFUSAL = re.compile(
     r"(is|are) silent on",
     re.IGNORECASE,
 )
+_ABOUT_DOCUMENTS = re.compile(
+    r"\b(documents?|sources?|texts?|articles?|context|passages?|excerpts?|provided|given)\b", re.IGNORECASE
+)
+_EMPHASIS = re.compile(r"\*\*|__|`")
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ def parse_sentences(raw: str) -> list[_Sentence]:
                 parsed[-1] = _Sentence(prev.text, prev.cited + tuple(_markers(leading.group(1))))
             segment = segment[leading.end() :]
         cited = tuple(_markers(segment))
-        body = re.sub(r"\s+([.!?;:,])", r"\1", _MARKER.sub("", segment)).strip()
+        body = re.sub(r"\s+([.!?;:,])", r"\1", _MARKER.sub("", _EMPHASIS.sub("", segment))).strip()
         body = re.sub(r"\s{2,}", " ", body)
         if re.search(r"\w", body):
             parsed.append(_Sentence(body, cited))
@@ -166,8 +170,14 @@ def parse_sentences(raw: str) -> list[_Sentence]:
 
 
 def is_refusal(sentence: str) -> bool:
-    """Whether a model sentence says the documents do not contain the answer."""
-    return sentence.strip() == REFUSAL_TEXT or bool(_REFUSAL.search(sentence))
+    """Whether a model sentence says the documents do not contain the answer.
+
+    Besides the negation it must name the documents ("sources", "provided text", ...), so a
+    factual sentence such as "No fines were mentioned in the ruling" is not mistaken for one.
+    """
+    if sentence.strip() == REFUSAL_TEXT:
+        return True
+    return bool(_REFUSAL.search(sentence)) and bool(_ABOUT_DOCUMENTS.search(sentence))
 
 
 def _words(text: str) -> list[str]:

@@ -112,6 +112,16 @@ def test_refusal_sentences_are_recognised(sentence: str) -> None:
     assert v.refused and v.text == ""
 
 
+def test_a_factual_negative_sentence_is_not_taken_for_a_refusal() -> None:
+    assert not is_refusal("Deepfake abuse was not found to be harmless by UNICEF.")
+    v = verify_answer(
+        "**UNICEF** demanded that governments criminalize AI-generated sexual abuse material [1].",
+        [UNICEF_CALL],
+        KeywordEmbeddings(),
+    )
+    assert v.text == "UNICEF demanded that governments criminalize AI-generated sexual abuse material [1]."
+
+
 def test_a_partly_refused_answer_keeps_its_supported_sentences() -> None:
     raw = (
         "UNICEF demanded that governments criminalize AI-generated sexual abuse material [1]. "
