@@ -56,11 +56,7 @@ class StoreError(RuntimeError):
 
 
 class StoreNotFoundError(StoreError):
-    """No store exists yet where the settings point."""
-
-
-class StoreUnavailableError(StoreError):
-    """The Chroma server (chroma_mode=server) cannot be reached."""
+    """No store exists yet where the settings point (or its Chroma server cannot be reached)."""
 
 
 class StoreMismatchError(StoreError):
@@ -396,7 +392,8 @@ def _client_for(settings: Settings, create: bool) -> tuple[Any, str]:
                 host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
             )
         except Exception as exc:  # chromadb raises several types for an unreachable server
-            raise StoreUnavailableError(
+            # StoreNotFoundError (not a new type): callers already turn it into one clear line.
+            raise StoreNotFoundError(
                 f"Cannot reach the Chroma server at {where} ({exc}). Start it (e.g. `chroma run "
                 f"--port {settings.chroma_port}`) or set CITELINE_CHROMA_MODE=embedded."
             ) from exc

@@ -191,7 +191,15 @@ def clean(text: str) -> tuple[str, tuple[Removal, ...]]:
     """
     removals: list[Removal] = []
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines = [_BULLET.sub("", _normalise_inline(line, removals)) for line in raw_lines]
+    lines: list[str] = []
+    for raw_line in raw_lines:
+        line = _normalise_inline(raw_line, removals)
+        kind = _boilerplate_kind(line)
+        if kind is None:
+            lines.append(_BULLET.sub("", line))
+        else:  # reported as written; the gap it leaves separates paragraphs
+            removals.append(Removal(kind, line))
+            lines.append("")
     # Blank lines only separate blocks; unwrap inside blocks, then every line is a paragraph.
     paras: list[str] = []
     block: list[str] = []
@@ -202,7 +210,7 @@ def clean(text: str) -> tuple[str, tuple[Removal, ...]]:
             paras.extend(_unwrap(block))
             block = []
 
-    # Single boilerplate lines.
+    # Single boilerplate paragraphs that only show once wrapped lines are joined.
     kept: list[str] = []
     for para in paras:
         kind = _boilerplate_kind(para)
