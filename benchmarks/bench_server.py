@@ -93,8 +93,14 @@ def _check_loopback(url: str) -> None:
     raise SystemExit(f"refusing to load-test {url}: only loopback servers (127.0.0.1, localhost) are allowed")
 
 
-def run_level(url: str, sessions: int, per_session: int, time_limit_s: float) -> LevelResult:
-    """`sessions` threads each ask up to `per_session` questions; stops early at `time_limit_s`."""
+def run_level(
+    url: str, sessions: int, per_session: int, time_limit_s: float, think_s: float = 0.0
+) -> LevelResult:
+    """`sessions` threads each ask up to `per_session` questions; stops early at `time_limit_s`.
+
+    `think_s` is a pause between a session's questions (a person reading the answer);
+    0 makes every session fire back-to-back, the worst case.
+    """
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -121,6 +127,8 @@ def run_level(url: str, sessions: int, per_session: int, time_limit_s: float) ->
                     else:
                         errors += 1
                 history.append(q)
+                if think_s:
+                    time.sleep(think_s)
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=session, args=(i,), daemon=True) for i in range(sessions)]
@@ -188,11 +196,13 @@ def started_server(corpus: Path) -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def bench(url: str, levels: Sequence[int], per_session: int, time_limit_s: float) -> list[LevelResult]:
+def bench(
+    url: str, levels: Sequence[int], per_session: int, time_limit_s: float, think_s: float = 0.0
+) -> list[LevelResult]:
     """Warm up once, then run each concurrency level against `url`."""
     _check_loopback(url)
     run_level(url, 1, 2, time_limit_s)  # warm-up: first requests build caches (BM25 index etc.)
-    return [run_level(url, n, per_session, time_limit_s) for n in levels]
+    return [run_level(url, n, per_session, time_limit_s, think_s) for n in levels]
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -205,17 +215,24 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--levels", default="1,4,16", help="Comma-separated session counts.")
     parser.add_argument("--per-session", type=int, default=6, help="Questions each session asks.")
     parser.add_argument("--time-limit", type=float, default=90.0, help="Seconds per level at most.")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="Seconds a session pauses between questions (0: back-to-back).",
+    )
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
 
     if args.url:
-        results = bench(args.url.rstrip("/"), levels, args.per_session, args.time_limit)
+        results = bench(args.url.rstrip("/"), levels, args.per_session, args.time_limit, args.think)
     else:
         with started_server(args.corpus) as url:
-            results = bench(url, levels, args.per_session, args.time_limit)
+            results = bench(url, levels, args.per_session, args.time_limit, args.think)
 
     out = sys.stdout
-    out.write("server: POST /api/ask latency by concurrent sessions\n")
+    pause = f"{args.think:g} s think time" if args.think else "back-to-back, no think time"
+    out.write(f"server: POST /api/ask latency by concurrent sessions ({pause})\n")
     out.write(f"{'sessions':>8} {'requests':>8} {'p50 ms':>9} {'p95 ms':>9} {'req/s':>8} {'errors':>7}\n")
     for r in results:
         out.write(r.line() + "\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +32,8 @@ EXAMPLE_QUESTIONS: tuple[str, ...] = (
 
 #: Characters of document text shown on each side of a quote in the sources panel.
 PASSAGE_CONTEXT_CHARS = 220
+
+_BLANK_LINES = re.compile(r"\n\s*\n")
 
 SOURCES_PLACEHOLDER = '<div class="cl-sources-empty">Sources for the latest answer appear here.</div>'
 
@@ -93,8 +96,9 @@ def _passage(
             if hi < len(text):
                 space = text.rfind(" ", end, hi)
                 hi = space if space != -1 else hi
-            before = ("… " if lo > 0 else "") + text[lo:start]
-            after = text[end:hi] + (" …" if hi < len(text) else "")
+            # Blank lines between paragraphs would leave big gaps in the narrow panel.
+            before = _BLANK_LINES.sub("\n", ("… " if lo > 0 else "") + text[lo:start])
+            after = _BLANK_LINES.sub("\n", text[end:hi] + (" …" if hi < len(text) else ""))
             return before, citation.quote, after
     for hit in hits:
         chunk = hit.chunk
@@ -350,7 +354,7 @@ def build_chat(chain: Any, settings: Settings, feedback: FeedbackStore | None = 
             return row, fid, turn_list
 
         chatbot.like(on_like, inputs=[turns], outputs=[comment_row, pending, turns], api_visibility="private")
-        comment_ev = {
+        comment_ev: dict[str, Any] = {
             "fn": handlers.send_comment,
             "inputs": [comment, pending, turns],
             "outputs": [comment_row, comment, pending],

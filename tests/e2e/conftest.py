@@ -69,9 +69,15 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def e2e_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Temp folder holding the e2e documents (docs/), store (data/) and server.log."""
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def server_url(e2e_root: Path) -> Iterator[str]:
     """Base URL of a real `citeline serve` over corpus/ + the hostile document."""
-    root = tmp_path_factory.mktemp("e2e")
+    root = e2e_root
     docs, data = root / "docs", root / "data"
     shutil.copytree(CORPUS, docs)
     (docs / "lighthouse-manual.txt").write_text(MALICIOUS_DOC, encoding="utf-8")

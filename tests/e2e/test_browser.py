@@ -5,7 +5,9 @@ Gradio keeps a connection open, so these tests wait for elements, never for netw
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,29 @@ def test_example_question_is_clickable_on_empty_chat(page: Any, server_url: str)
     page.locator("#cl-sources mark").first.wait_for()
     user = page.locator("#cl-chatbot [data-testid='user']").last.inner_text()
     assert "Grok" in user
+
+
+def test_thumbs_down_with_comment_is_saved_as_feedback(page: Any, server_url: str, e2e_root: Path) -> None:
+    feedback = e2e_root / "data" / "feedback.jsonl"
+    _ask_in_chat(page, server_url, UNICEF_QUESTION)
+    page.locator("#cl-chatbot button[aria-label='Dislike']").last.click()
+    comment = page.locator("#cl-comment textarea")
+    comment.wait_for()
+    comment.fill("Only 11 countries were surveyed.")
+    page.get_by_role("button", name="Send feedback").click()
+    comment.wait_for(state="hidden")
+    deadline = time.monotonic() + 10
+    records: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        if feedback.exists():
+            records = [json.loads(line) for line in feedback.read_text().splitlines() if line.strip()]
+            if any(r["comment"] for r in records):
+                break
+        time.sleep(0.2)
+    mine = [r for r in records if r["question"] == UNICEF_QUESTION]
+    assert [r["comment"] for r in mine][-2:] == ["", "Only 11 countries were surveyed."]
+    assert "1.2 million" in mine[-1]["answer"] and mine[-1]["citations"]
+    assert mine[0]["feedback_id"] == mine[-1]["feedback_id"]
 
 
 def test_hostile_document_renders_as_text_in_chat(page: Any, server_url: str, dialogs: list[str]) -> None:
