@@ -120,24 +120,44 @@ def chunk_document(
         raise ValueError(f"max_tokens must be in 1..{EMBEDDER_MAX_TOKENS}, got {max_tokens}")
     text = doc.text
     units: list[tuple[int, int]] = []
+    sizes: list[int] = []  # tokens of each unit without the [CLS]/[SEP]-style overhead
+    overhead = count_tokens("")
     for start, end in sentence_spans(text):
-        if count_tokens(text[start:end]) <= max_tokens:
-            units.append((start, end))
-        else:
-            units.extend(_split_long(text, start, end, count_tokens, max_tokens))
+        tokens = count_tokens(text[start:end])
+        pieces = (
+            [(start, end)]
+            if tokens <= max_tokens
+            else _split_long(text, start, end, count_tokens, max_tokens)
+        )
+        for p_start, p_end in pieces:
+            units.append((p_start, p_end))
+            sizes.append((tokens if len(pieces) == 1 else count_tokens(text[p_start:p_end])) - overhead)
+    prefix = [0]
+    for size in sizes:
+        prefix.append(prefix[-1] + size)
+
+    def fits(first: int, last: int) -> bool:
+        # The sum of sentence sizes is exact for word-level tokenizers (whitespace never makes a
+        # token); the real count of the joined text is still checked below before a chunk is kept.
+        return overhead + prefix[last + 1] - prefix[first] <= max_tokens
+
+    def real_fits(first: int, last: int) -> bool:
+        return count_tokens(text[units[first][0] : units[last][1]]) <= max_tokens
 
     spans: list[tuple[int, int]] = []  # (first unit, last unit) inclusive
     i = 0
     while i < len(units):
         j = i
-        while j + 1 < len(units) and count_tokens(text[units[i][0] : units[j + 1][1]]) <= max_tokens:
+        while j + 1 < len(units) and fits(i, j + 1):
             j += 1
+        while j > i and not real_fits(i, j):
+            j -= 1
         spans.append((i, j))
         if j + 1 >= len(units):
             break
         # Next chunk repeats up to `overlap` trailing sentences, if they leave room to move forward.
         nxt = max(j + 1 - overlap, i + 1)
-        while nxt <= j and count_tokens(text[units[nxt][0] : units[j + 1][1]]) > max_tokens:
+        while nxt <= j and not fits(nxt, j + 1):
             nxt += 1
         i = nxt
 
