@@ -49,30 +49,11 @@ BM25_STOPWORDS: tuple[str, ...] = tuple(
 
 # Words that point back at something said earlier: a question using them likely needs context.
 _FOLLOW_UP_WORDS = frozenset(
-    [
-        "that",
-        "this",
-        "those",
-        "these",
-        "it",
-        "its",
-        "they",
-        "them",
-        "their",
-        "theirs",
-        "he",
-        "she",
-        "him",
-        "her",
-        "his",
-        "there",
-        "same",
-        "former",
-        "latter",
-        "also",
-        "else",
-    ]
+    "that this those these it they them he she him there same former latter also else".split()  # noqa: SIM905
 )
+# Possessives refer back only when nothing in the question precedes them ("What did her office
+# do?"), not in "How many children had their images ...?".
+_POSSESSIVES = frozenset({"its", "their", "his", "her"})
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 #: A question with at most this many topic words is too short to stand alone.
 _SHORT_QUESTION_WORDS = 3
@@ -92,6 +73,9 @@ def looks_like_follow_up(question: str) -> bool:
     words = [w.lower().strip("'’") for w in _WORD.findall(question)]
     if any(w in _FOLLOW_UP_WORDS for w in words):
         return True
+    for i, w in enumerate(words):
+        if w in _POSSESSIVES and all(x in BM25_STOPWORDS for x in words[:i]):
+            return True
     topic_words = [w for w in words if w not in BM25_STOPWORDS]
     return len(topic_words) <= _SHORT_QUESTION_WORDS - 1
 

@@ -31,12 +31,21 @@ def strip_noise(text: str) -> str:
     return _HTML_FRAGMENT.sub("", text).strip() + "\n"
 
 
+def clean_text(raw: str) -> str:
+    """The corpus text as ingest stores it: H1's cleaner when present, else the stand-in."""
+    try:
+        from ingest.clean import clean
+    except ImportError:
+        return strip_noise(raw)
+    return clean(raw)[0]
+
+
 def corpus_documents(clean: bool = True) -> list[Document]:
-    """The three shipped articles as Documents (cleaned by the stand-in unless clean=False)."""
+    """The three shipped articles as Documents (cleaned unless clean=False)."""
     docs = []
     for path in sorted(CORPUS.glob("*.txt")):
         raw = path.read_text(encoding="utf-8")
-        docs.append(make_document(path.name, strip_noise(raw) if clean else raw))
+        docs.append(make_document(path.name, clean_text(raw) if clean else raw))
     return docs
 
 
