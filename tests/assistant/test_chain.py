@@ -1,0 +1,134 @@
+"""The LCEL chain: input forms, validation, invoke/stream/batch agreement, URLs, composition."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from assistant.chain import (
+    CitelineChain,
+    InvalidQuestion,
+    build_answerer,
+    build_chain,
+    load_chain,
+    validate_question,
+)
+from assistant.config import Settings
+from assistant.extractive import ExtractiveAnswerer
+from assistant.types import Answer, AnswerDelta, Citation, Hit, Question
+from tests.fakes import InMemoryIndex, KeywordEmbeddings
+
+QUESTION = "Which UNICEF office led the Disrupting Harm Phase 2 project?"
+
+
+@pytest.fixture
+def chain(keyword_index: InMemoryIndex) -> CitelineChain:
+    return build_chain(Settings(), keyword_index, keyword_index.embeddings)
+
+
+def test_validate_question_rejects_empty_and_overlong_questions() -> None:
+    assert validate_question("  Who?  ", 10) == "Who?"
+    for bad in ("", "   \n\t"):
+        with pytest.raises(InvalidQuestion, match="empty"):
+            validate_question(bad, 10)
+    with pytest.raises(InvalidQuestion, match=r"too long \(11 characters; the limit is 10\)"):
+        validate_question("x" * 11, 10)
+
+
+def test_chain_rejects_bad_input_before_retrieving(keyword_index: InMemoryIndex) -> None:
+    chain = build_chain(Settings(max_question_chars=50), keyword_index, keyword_index.embeddings)
+    for bad in (
+        {"history": []},
+        {"question": "   "},
+        {"question": "x" * 51},
+        {"question": "ok?", "history": "a"},
+    ):
+        with pytest.raises(InvalidQuestion):
+            chain.invoke(bad)
+    assert keyword_index.dense_calls == 0
+
+
+def test_invoke_stream_and_batch_agree(chain: CitelineChain) -> None:
+    invoked = chain.invoke(Question(QUESTION))
+    from_dict = chain.invoke({"question": QUESTION, "history": []})
+    *deltas, final = list(chain.stream({"question": QUESTION}))
+    batched = chain.batch([Question(QUESTION), {"question": "How do I bake sourdough bread?"}])
+
+    assert not invoked.refused and "Innocenti" in invoked.text
+    assert all(isinstance(d, AnswerDelta) for d in deltas) and isinstance(final, Answer)
+    assert "".join(d.text for d in deltas) == final.text
+    for other in (from_dict, final, batched[0]):
+        assert other.text == invoked.text and other.citations == invoked.citations
+    assert batched[1].refused
+    assert set(invoked.timings_ms) == {"retrieval", "answer", "total"}
+    assert invoked.timings_ms["total"] >= invoked.timings_ms["retrieval"]
+    assert invoked.hits and len(invoked.hits) <= Settings().retrieval_k
+
+
+def test_site_base_url_gives_every_citation_a_url(keyword_index: InMemoryIndex) -> None:
+    settings = Settings(site_base_url="https://help.example.com/docs")
+    answer = build_chain(settings, keyword_index, keyword_index.embeddings).invoke(QUESTION)
+    assert answer.citations
+    for c in answer.citations:
+        assert c.url == f"https://help.example.com/docs/{c.source}"
+    assert (
+        build_chain(Settings(), keyword_index, keyword_index.embeddings).invoke(QUESTION).citations[0].url
+        is None
+    )
+
+
+class _ScriptedStreamer:
+    """An answerer that streams (like the LLM answerer) and whose final text differs from the deltas."""
+
+    def answer(self, question: Question, hits: Sequence[Hit]) -> Answer:
+        cite = Citation(1, "d", "T", "a b.md", "Quote.", 0, 6)
+        return Answer("Final [1]", False, (cite,), timings_ms={"answer": 1.0})
+
+    def stream(self, question: Question, hits: Sequence[Hit]) -> Iterator[AnswerDelta | Answer]:
+        yield AnswerDelta("Draft ")
+        yield AnswerDelta("text")
+        yield self.answer(question, hits)
+
+
+def test_stream_delegates_to_a_streaming_answerer_and_finishes_its_answer(
+    keyword_index: InMemoryIndex,
+) -> None:
+    settings = Settings(site_base_url="https://site.test/help/")
+    chain = build_chain(settings, keyword_index, keyword_index.embeddings, answerer=_ScriptedStreamer())
+    items = list(chain.stream("Anything about Grok?"))
+    assert items[:2] == [AnswerDelta("Draft "), AnswerDelta("text")]
+    final = items[-1]
+    assert len(items) == 3 and isinstance(final, Answer) and final.text == "Final [1]"
+    assert final.citations[0].url == "https://site.test/help/a%20b.md"
+    assert final.hits and {"retrieval", "answer", "total"} <= set(final.timings_ms)
+
+
+def test_build_answerer_is_extractive_by_default_and_imports_llm_lazily(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emb = KeywordEmbeddings()
+    default = build_answerer(Settings(max_answer_sentences=2), emb)
+    assert isinstance(default, ExtractiveAnswerer) and default.max_sentences == 2
+
+    calls: list[dict[str, object]] = []
+    fake = types.ModuleType("assistant.generative")
+
+    def build_llm_answerer(settings: Settings, *, fallback: object, embeddings: object) -> str:
+        calls.append({"fallback": fallback, "embeddings": embeddings})
+        return "llm-answerer"
+
+    fake.build_llm_answerer = build_llm_answerer  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "assistant.generative", fake)
+    assert build_answerer(Settings(answerer="llm"), emb) == "llm-answerer"
+    assert isinstance(calls[0]["fallback"], ExtractiveAnswerer) and calls[0]["embeddings"] is emb
+
+
+def test_load_chain_without_a_store_says_to_ingest(tmp_path: Path) -> None:
+    from assistant.store import StoreNotFoundError
+
+    with pytest.raises(StoreNotFoundError, match="ingest"):
+        load_chain(Settings(data_dir=tmp_path))
