@@ -47,6 +47,16 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
 
 
+@pytest.fixture(scope="session")
+def minilm() -> object:
+    """The real bundled MiniLM, loaded once for the whole test session."""
+    from assistant.embeddings import BundledMiniLM
+
+    model = BundledMiniLM()
+    model.embed_query("warm up")
+    return model
+
+
 @pytest.fixture
 def corpus_copy(tmp_path: Path) -> Path:
     """A writable copy of the shipped corpus."""
