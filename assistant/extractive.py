@@ -33,6 +33,7 @@ and dropped; near-duplicates (cosine >= `DUPLICATE_COSINE`) are dropped.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -247,6 +248,14 @@ def has_answer_type(sentence: str, kind: str | None, known: set[str], figures: f
     return True
 
 
+def _part_score(c: _Candidate, i: int) -> float:
+    return c.part_scores[i] if c.part_ok[i] else float("-inf")
+
+
+def _part_rank(i: int, c: _Candidate) -> tuple[float, int]:
+    return (-_part_score(c, i), c.start)
+
+
 def _best_similarity(vector: np.ndarray, others: list[np.ndarray]) -> float:
     return max((float(vector @ o) for o in others), default=0.0)
 
@@ -437,16 +446,12 @@ class ExtractiveAnswerer:
             return [], False
         n_parts = len(supporting[0].part_ok)
 
-        def part_score(c: _Candidate, i: int) -> float:
-            return c.part_scores[i] if c.part_ok[i] else float("-inf")
-
+        part_score = _part_score
         # Each part of the question gets its best sentence first, then the runners-up that
         # score close to their part's best.
         pool: list[tuple[float, int, _Candidate]] = []
         for i in range(n_parts):
-            ranked = sorted(
-                (c for c in supporting if c.part_ok[i]), key=lambda c, i=i: (-part_score(c, i), c.start)
-            )
+            ranked = sorted((c for c in supporting if c.part_ok[i]), key=functools.partial(_part_rank, i))
             if ranked:
                 top = part_score(ranked[0], i)
                 pool.append((float("inf"), i, ranked[0]))

@@ -132,3 +132,22 @@ def test_load_chain_without_a_store_says_to_ingest(tmp_path: Path) -> None:
 
     with pytest.raises(StoreNotFoundError, match="ingest"):
         load_chain(Settings(data_dir=tmp_path))
+
+
+def test_chain_over_the_real_chroma_store_cites_stored_text(tmp_path: Path, corpus_copy: Path) -> None:
+    from assistant.store import open_store
+    from ingest.pipeline import run_ingest
+
+    settings = Settings(data_dir=tmp_path / "data")
+    emb = KeywordEmbeddings(dim=256)
+    run_ingest(corpus_copy, settings, emb, progress=False)
+    store = open_store(settings, emb, create=False)
+    chain = build_chain(settings, store, emb)
+
+    answer = chain.invoke("How many suspected AI-generated images did the Internet Watch Foundation flag?")
+    assert not answer.refused and "14,000" in answer.text
+    for c in answer.citations:
+        doc = store.get_document(c.doc_id)
+        assert doc is not None and doc.text[c.start : c.end] == c.quote
+    # The teaser noise was cleaned away at ingest, so nothing about AMD can be quoted.
+    assert all("AMD" not in h.chunk.text for h in chain.invoke("What did AMD's stock do?").hits)
