@@ -18,7 +18,7 @@ import gradio as gr
 
 from assistant.chain import InvalidQuestion, validate_question
 from assistant.config import Settings
-from assistant.types import Answer, AnswerDelta, Citation, Hit, Question, StoredDocument
+from assistant.types import Answer, AnswerDelta, ChunkIndex, Citation, Hit, Question, StoredDocument
 from ui.feedback import FeedbackStore
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,17 @@ CHAT_CSS = """
 
 
 # ------------------------------------------------------------------------------ rendering
+def chain_index(chain: Any) -> ChunkIndex | None:
+    """The chain's ChunkIndex (`chain.index`, else its retriever's), or None if it exposes none."""
+    for candidate in (
+        getattr(chain, "index", None),
+        getattr(getattr(chain, "retriever", None), "index", None),
+    ):
+        if isinstance(candidate, ChunkIndex):
+            return candidate
+    return None
+
+
 def safe_url(url: str | None) -> str | None:
     """`url` if it is an absolute http(s) URL, else None (rejects javascript:, data:, relative)."""
     if not url:
@@ -104,7 +115,8 @@ def _passage(
         chunk = hit.chunk
         if chunk.doc_id == citation.doc_id and chunk.start <= citation.start and citation.end <= chunk.end:
             rel = citation.start - chunk.start
-            return chunk.text[:rel], citation.quote, chunk.text[rel + len(citation.quote) :]
+            before = _BLANK_LINES.sub("\n", chunk.text[:rel])
+            return before, citation.quote, _BLANK_LINES.sub("\n", chunk.text[rel + len(citation.quote) :])
     return "", citation.quote, ""
 
 
@@ -163,7 +175,7 @@ class ChatHandlers:
         self.chain = chain
         self.settings = settings
         self.feedback = feedback or FeedbackStore(settings.feedback_path)
-        index = getattr(chain, "index", None)
+        index = chain_index(chain)
         self._get_document: Callable[[str], StoredDocument | None] | None = (
             index.get_document if index is not None else None
         )

@@ -237,10 +237,10 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
     """The FastAPI app: API + Gradio chat + widget, around an already built chain (no model loading)."""
     import gradio as gr
 
-    from ui.chat import CHAT_CSS, build_chat
+    from ui.chat import CHAT_CSS, build_chat, chain_index
 
     app = FastAPI(title="citeline", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
-    health = _HealthCounts(getattr(chain, "index", None))
+    health = _HealthCounts(chain_index(chain))
     names = ("widget.js", "widget.html", "widget-app.js", "widget.css", "example.html")
     assets = {name: _read_asset(name) for name in names}
 

@@ -144,3 +144,12 @@ def test_gradio_client_gets_a_cited_answer(server_url: str) -> None:
     assert result["citations"] and not result["refused"]
     assert all(f"[{c['n']}]" in result["answer"] for c in result["citations"])
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
+
+
+def test_health_counts_the_ingested_documents(server_url: str) -> None:
+    import httpx
+
+    health = httpx.get(f"{server_url}/api/health", timeout=10).json()
+    assert health["status"] == "ok"
+    assert health["documents"] == 4  # the 3 corpus articles + the hostile document
+    assert health["chunks"] >= health["documents"]
