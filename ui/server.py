@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
+import re
 import threading
 import webbrowser
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
@@ -104,6 +106,10 @@ class BadRequest(Exception):
         self.message = message
 
 
+# Headers the guard sets; any the inner app set are replaced, not duplicated.
+_OUR_HEADERS = (b"x-frame-options", b"x-content-type-options", b"referrer-policy", b"content-security-policy")
+
+
 class _GuardMiddleware:
     """Closes unused Gradio routes and adds security headers to every response.
 
@@ -122,7 +128,9 @@ class _GuardMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
+        raw_path: str = scope.get("path", "")
+        # Normalise so "//", "/./" and "/x/../" spellings cannot slip past the prefix check.
+        path = posixpath.normpath(re.sub(r"/{2,}", "/", raw_path)) if raw_path else raw_path
         if path.startswith(CHAT_PATH + "/") and path[len(CHAT_PATH) :].startswith(_BLOCKED_GRADIO_PREFIXES):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
@@ -134,7 +142,7 @@ class _GuardMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-frame-options"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _OUR_HEADERS]
                 headers += [
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"strict-origin-when-cross-origin"),

@@ -181,6 +181,10 @@ def test_root_redirects_to_chat(client: TestClient) -> None:
         ("GET", "/chat/gradio_api/runs"),
         ("POST", "/chat/gradio_api/vibe-edit"),
         ("POST", "/chat/gradio_api/process_recording"),
+        ("POST", "/chat//gradio_api/upload"),
+        ("POST", "/chat/gradio_api/./upload"),
+        ("POST", "/chat/assets/../gradio_api/upload"),
+        ("GET", "/chat/gradio_api/file%3D/etc/passwd"),
     ],
 )
 def test_unneeded_gradio_routes_are_closed(client: TestClient, method: str, path: str) -> None:
