@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,13 @@ class BundledMiniLM(Embeddings):
         return self._impl.embed_documents(texts)  # type: ignore[no-any-return]
 
     def embed_query(self, text: str) -> list[float]:
-        return self._impl.embed_query(text)  # type: ignore[no-any-return]
+        # The store (dense search) and the answerer (sentence scoring) both embed the same
+        # question; a small cache makes that one encode instead of two.
+        return list(self._query_vector(text))
+
+    @lru_cache(maxsize=512)  # noqa: B019 - one embedder per process; the cache dies with it
+    def _query_vector(self, text: str) -> tuple[float, ...]:
+        return tuple(self._impl.embed_query(text))
 
 
 def build_embeddings(batch_size: int = 64) -> BundledMiniLM:

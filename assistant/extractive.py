@@ -136,6 +136,13 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     together); pysbd splits within a line. Spans are located by searching forward in the
     text rather than trusting pysbd's char_span, which misplaces repeated sentences.
     """
+    return list(_cached_spans(text))
+
+
+# pysbd costs ~1 ms per line and the same chunks come back question after question; chunk
+# text is immutable (ids are content hashes), so caching by text is always correct.
+@lru_cache(maxsize=8192)
+def _cached_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
     offset = 0
     for line in text.splitlines(keepends=True):
@@ -153,7 +160,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 spans.append((offset + at, offset + at + len(stripped)))
                 cursor = at + len(stripped)
         offset += len(line)
-    return spans
+    return tuple(spans)
 
 
 def content_words(text: str) -> list[str]:
