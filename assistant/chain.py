@@ -109,8 +109,23 @@ class CitelineChain(Runnable[QuestionInput, Answer]):
 
     def _retrieve(self, question: Question) -> tuple[list[Hit], float]:
         began = time.perf_counter()
-        hits = self.retriever.retrieve(question)
+        hits = self.retriever.retrieve(self._standalone(question))
         return hits, (time.perf_counter() - began) * 1000
+
+    def _standalone(self, question: Question) -> Question:
+        """The question retrieval should use: an answerer that can condense a follow-up does.
+
+        The LLM answerer rewrites "Which office led that research?" plus history into a
+        standalone question; when it cannot (no history, failure) it returns the question
+        unchanged and retrieval falls back to its own history-aware query.
+        """
+        condense = getattr(self.answerer, "condense", None)
+        if condense is None or not question.history:
+            return question
+        standalone = condense(question)
+        if not standalone or standalone == question.question:
+            return question
+        return Question(standalone, ())
 
     def invoke(self, input: QuestionInput, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
         """Answer one question (raises `InvalidQuestion` for bad input)."""

@@ -186,7 +186,12 @@ class ChunkIndex(Protocol):
 
 
 class Answerer(Protocol):
-    """Turns a question and retrieved hits into a cited `Answer`."""
+    """Turns a question and retrieved hits into a cited `Answer`.
+
+    Optional extras the chain uses when present: ``stream(question, hits)`` yielding
+    `AnswerDelta`s then one final `Answer`, and ``condense(question) -> str`` rewriting a
+    follow-up and its history into a standalone question for retrieval.
+    """
 
     def answer(self, question: Question, hits: Sequence[Hit]) -> Answer:
         """Answer from `hits` only; refuse with REFUSAL_TEXT when they do not answer."""

@@ -107,6 +107,33 @@ def test_stream_delegates_to_a_streaming_answerer_and_finishes_its_answer(
     assert final.hits and {"retrieval", "answer", "total"} <= set(final.timings_ms)
 
 
+class _Condenser(_ScriptedStreamer):
+    """An answerer that rewrites follow-ups, as the LLM answerer does."""
+
+    def __init__(self, standalone: str) -> None:
+        self.standalone = standalone
+        self.condensed: list[Question] = []
+
+    def condense(self, question: Question) -> str:
+        self.condensed.append(question)
+        return self.standalone
+
+
+def test_follow_ups_are_retrieved_with_the_answerers_standalone_question(
+    keyword_index: InMemoryIndex,
+) -> None:
+    condenser = _Condenser("Which UNICEF office led the research on sexual deepfakes of children?")
+    chain = build_chain(Settings(), keyword_index, keyword_index.embeddings, answerer=condenser)
+    follow_up = Question("Which office led that research?", ("How many children were affected?",))
+    answer = chain.invoke(follow_up)
+    assert condenser.condensed == [follow_up]
+    assert answer.hits[0].chunk.source == "unicef-ai-child-deepfakes.txt"
+    assert "Innocenti" in " ".join(h.chunk.text for h in answer.hits[:2])
+
+    chain.invoke(Question("What did UNICEF urge governments to do?"))
+    assert len(condenser.condensed) == 1  # no history: nothing to condense, no LLM call
+
+
 def test_build_answerer_is_extractive_by_default_and_imports_llm_lazily(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
