@@ -77,6 +77,11 @@ class CitelineChain(Runnable[QuestionInput, Answer]):
         self.max_question_chars = max_question_chars
         self.site_base_url = site_base_url
 
+    @property
+    def index(self) -> ChunkIndex:
+        """The store the chain reads: stored document text that citation offsets index into."""
+        return self.retriever.index
+
     def coerce(self, value: QuestionInput) -> Question:
         """A validated `Question` from a Question, a {"question", "history"} dict or a string."""
         if isinstance(value, Question):

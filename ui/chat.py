@@ -61,14 +61,9 @@ CHAT_CSS = """
 
 # ------------------------------------------------------------------------------ rendering
 def chain_index(chain: Any) -> ChunkIndex | None:
-    """The chain's ChunkIndex (`chain.index`, else its retriever's), or None if it exposes none."""
-    for candidate in (
-        getattr(chain, "index", None),
-        getattr(getattr(chain, "retriever", None), "index", None),
-    ):
-        if isinstance(candidate, ChunkIndex):
-            return candidate
-    return None
+    """The chain's ChunkIndex (`chain.index`), or None for a chain that exposes none."""
+    candidate = getattr(chain, "index", None)
+    return candidate if isinstance(candidate, ChunkIndex) else None
 
 
 def safe_url(url: str | None) -> str | None:

@@ -53,10 +53,7 @@ def build_chain_and_index(settings: Settings) -> tuple[Any, Any]:
     from assistant.chain import load_chain
 
     chain = load_chain(settings)
-    index = getattr(chain, "index", None) or getattr(getattr(chain, "retriever", None), "index", None)
-    if index is None:
-        raise RuntimeError("the chain exposes no `index` (or `retriever.index`) to check citations against")
-    return chain, index
+    return chain, chain.index
 
 
 def eval_command(

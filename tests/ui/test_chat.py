@@ -168,12 +168,10 @@ def test_ask_endpoint_function_returns_wire_json(settings: Settings, fake_chain:
     assert fake_chain.received[-1].history == ("Who is UNICEF?",)
 
 
-def test_chain_index_is_found_on_the_chain_or_its_retriever(fake_chain: FakeChain) -> None:
+def test_chain_index_is_the_chains_store_or_none(fake_chain: FakeChain) -> None:
     from types import SimpleNamespace
 
     from ui.chat import chain_index
 
     assert chain_index(fake_chain) is fake_chain.index
-    wrapped = SimpleNamespace(retriever=SimpleNamespace(index=fake_chain.index))
-    assert chain_index(wrapped) is fake_chain.index
     assert chain_index(SimpleNamespace()) is None
