@@ -23,7 +23,12 @@ from assistant.extractive import split_sentences
 from assistant.types import Chunk, Document, Hit, StoredDocument
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("a an and are as at be by for from has have in is it of on or that the this to was were with".split())
+_STOP = frozenset(
+    {
+        "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in",
+        "is", "it", "of", "on", "or", "that", "the", "this", "to", "was", "were", "with",
+    }
+)  # fmt: skip
 
 
 class KeywordEmbeddings(Embeddings):
@@ -104,8 +109,16 @@ class InMemoryIndex:
                 break
             start, end = group[0][0], group[-1][1]
             chunks.append(
-                Chunk(f"{doc.doc_id}:{len(chunks)}", doc.doc_id, doc.source, doc.title,
-                      doc.text[start:end], start, end, len(chunks))
+                Chunk(
+                    f"{doc.doc_id}:{len(chunks)}",
+                    doc.doc_id,
+                    doc.source,
+                    doc.title,
+                    doc.text[start:end],
+                    start,
+                    end,
+                    len(chunks),
+                )
             )
         return chunks
 
@@ -158,5 +171,4 @@ def make_document(source: str, text: str, title: str | None = None) -> Document:
     """A `Document` for tests: doc_id and hash derived from the text, title from the file name."""
     digest = hashlib.sha256(text.encode()).hexdigest()
     stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return Document(doc_id=stem, source=source, title=title or stem.replace("-", " "), text=text,
-                    content_hash=digest)
+    return Document(doc_id=stem, source=source, title=title or stem.replace("-", " "), text=text, content_hash=digest)

@@ -126,5 +126,6 @@ def test_settings_lists_every_setting_and_hides_the_api_key(monkeypatch: pytest.
 def test_bad_setting_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CITELINE_RETRIEVAL_K", "lots")
     result = runner.invoke(app, ["ask", "--data-dir", str(tmp_path), "anything?"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "invalid setting" in result.output and "retrieval_k" in result.output
+    assert "Traceback" not in result.output

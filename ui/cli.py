@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from assistant.config import Settings
+from ui.cli_support import EXIT_BAD_INPUT, fail, settings_from
 from ui.eval_cmd import eval_command, promote_feedback_command
 
 if TYPE_CHECKING:
@@ -44,21 +45,6 @@ DataDir = Annotated[
 ]
 
 
-def _settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    try:
-        return Settings(**values)
-    except Exception as exc:  # pydantic.ValidationError: a bad CITELINE_* value
-        _fail(f"invalid setting: {exc}")
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
 def _load_chain(settings: Settings) -> Any:
     """Build the answering chain, turning store problems into one clear line."""
     from assistant.chain import load_chain
@@ -67,7 +53,7 @@ def _load_chain(settings: Settings) -> Any:
         return load_chain(settings)
     except Exception as exc:
         if type(exc).__name__ in {"StoreNotFoundError", "StoreMismatchError", "LLMConfigError"}:
-            _fail(str(exc))
+            fail(str(exc))
         raise
 
 
@@ -89,16 +75,16 @@ def ingest(
     from assistant.embeddings import build_embeddings
     from ingest.pipeline import IngestError, run_ingest
 
-    settings = _settings(data_dir)
+    settings = settings_from(data_dir)
     folder = path or settings.corpus_dir
     embeddings = build_embeddings(settings.embed_batch_size)
     try:
         result = run_ingest(folder, settings, embeddings, rebuild=rebuild, progress=not quiet)
     except IngestError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except Exception as exc:
         if type(exc).__name__ in {"StoreMismatchError", "StoreNotFoundError"}:
-            _fail(str(exc))
+            fail(str(exc))
         raise
     if report:
         for line in result.report_lines():
@@ -162,17 +148,17 @@ def ask(
     from assistant.chain import InvalidQuestion, validate_question
     from assistant.types import Question
 
-    settings = _settings(data_dir, answerer=answerer)
+    settings = settings_from(data_dir, answerer=answerer)
     if question is not None and question != "-":
         try:
             question = validate_question(question, settings.max_question_chars)
         except InvalidQuestion as exc:
-            _fail(str(exc), code=2)
+            fail(str(exc), code=EXIT_BAD_INPUT)
     chain = _load_chain(settings)
 
     if question == "-":
         if not as_json:
-            _fail("reading questions from stdin needs --json: citeline ask --json -", code=2)
+            fail("reading questions from stdin needs --json: citeline ask --json -", code=EXIT_BAD_INPUT)
         errors = 0
         for _lineno, item in _json_lines(sys.stdin):
             if isinstance(item, str):
@@ -187,7 +173,7 @@ def ask(
                 continue
             answer = chain.invoke(Question(q, tuple(item.get("history", []))))
             typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
-        raise typer.Exit(2 if errors else 0)
+        raise typer.Exit(EXIT_BAD_INPUT if errors else 0)
 
     if question is None:
         _interactive(chain, settings)
@@ -235,20 +221,20 @@ def serve(
     """Start the chat (/chat), the help-site widget (/widget.js, /example) and the API (/api)."""
     from ui.server import serve as run_server
 
-    settings = _settings(data_dir, host=host, port=port)
+    settings = settings_from(data_dir, host=host, port=port)
     try:
         run_server(settings, open_browser=open_browser)
     except Exception as exc:
         if type(exc).__name__ in {"StoreNotFoundError", "StoreMismatchError", "LLMConfigError"}:
-            _fail(str(exc))
+            fail(str(exc))
         raise
 
 
 # --------------------------------------------------------------------------------- settings
 @app.command("settings")
-def show_settings(data_dir: DataDir = None) -> None:
+def showsettings_from(data_dir: DataDir = None) -> None:
     """List every setting: its environment variable, current value and description."""
-    settings = _settings(data_dir)
+    settings = settings_from(data_dir)
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
         if "key" in name and value is not None:

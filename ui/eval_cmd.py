@@ -20,6 +20,7 @@ from evals.gate import DEFAULT_THRESHOLDS, load_thresholds
 from evals.gate import gate as check_gate
 from evals.report import summary_lines, write_reports
 from evals.runner import run_eval
+from ui.cli_support import fail, settings_from
 
 _CHAIN_ERRORS = {"StoreNotFoundError", "StoreMismatchError", "LLMConfigError"}
 
@@ -31,21 +32,8 @@ class AnswererChoice(StrEnum):
     llm = "llm"
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
-
-
 def _settings(data_dir: Path | None, answerer: AnswererChoice | None) -> Settings:
-    values: dict[str, Any] = {}
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    if answerer is not None:
-        values["answerer"] = answerer.value
-    try:
-        return Settings(**values)
-    except Exception as exc:  # pydantic.ValidationError: a bad CITELINE_* value
-        raise _fail(f"invalid setting: {exc}", 2) from None
+    return settings_from(data_dir, answerer=answerer.value if answerer is not None else None)
 
 
 def build_chain_and_index(settings: Settings) -> tuple[Any, Any]:
@@ -90,20 +78,20 @@ def eval_command(
     settings = _settings(data_dir, answerer)
     paths = cases or default_case_paths()
     if not paths:
-        raise _fail(f"no case files given and none in {DEFAULT_CASES_DIR}", 2)
+        fail(f"no case files given and none in {DEFAULT_CASES_DIR}", 2)
     try:
         loaded = load_cases(paths)
         limits = load_thresholds(thresholds) if gate else {}
     except (CaseFileError, FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc), 2) from None
+        fail(str(exc), 2)
     if not loaded:
-        raise _fail("the case files hold no cases", 2)
+        fail("the case files hold no cases", 2)
 
     try:
         chain, index = build_chain_and_index(settings)
     except Exception as exc:
         if type(exc).__name__ in _CHAIN_ERRORS or isinstance(exc, RuntimeError | FileNotFoundError):
-            raise _fail(f"could not load the assistant: {exc}", 1) from None
+            fail(f"could not load the assistant: {exc}", 1)
         raise
     try:
         report = run_eval(
@@ -116,7 +104,7 @@ def eval_command(
             label=settings.answerer,
         )
     except ValueError as exc:  # e.g. retrieval-only with a chain that has no retriever
-        raise _fail(str(exc), 2) from None
+        fail(str(exc), 2)
 
     written, comparison = write_reports(report, report_dir or settings.reports_dir)
     if json_output:
@@ -156,7 +144,7 @@ def promote_feedback_command(
     try:
         result = promote_feedback(source, out, existing=default_case_paths())
     except FileNotFoundError as exc:
-        raise _fail(str(exc), 2) from None
+        fail(str(exc), 2)
     typer.echo(f"added {len(result.added)} case(s) to {out}; skipped {result.duplicates} duplicate(s)")
     for problem in result.invalid:
         typer.echo(f"skipped feedback {problem}", err=True)

@@ -249,8 +249,17 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
 
     app = FastAPI(title="citeline", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     health = _HealthCounts(chain_index(chain))
-    names = ("widget.js", "widget.html", "widget-app.js", "widget.css", "example.html")
-    assets = {name: _read_asset(name) for name in names}
+    # route -> (file in ui/widget/, media type); read once at start, served from memory.
+    assets = {
+        route: (_read_asset(name), media)
+        for route, (name, media) in {
+            "/widget.js": ("widget.js", "text/javascript; charset=utf-8"),
+            "/widget": ("widget.html", "text/html; charset=utf-8"),
+            "/widget/app.js": ("widget-app.js", "text/javascript; charset=utf-8"),
+            "/widget/widget.css": ("widget.css", "text/css; charset=utf-8"),
+            "/example": ("example.html", "text/html; charset=utf-8"),
+        }.items()
+    }
 
     @app.exception_handler(BadRequest)
     async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:
@@ -294,29 +303,20 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @app.get("/widget.js", include_in_schema=False)
-    async def widget_js() -> Response:
-        return Response(assets["widget.js"], media_type="text/javascript; charset=utf-8")
+    def _asset_route(route: str) -> None:
+        body, media = assets[route]
 
-    @app.get("/widget", include_in_schema=False)
-    async def widget_page() -> Response:
-        return Response(assets["widget.html"], media_type="text/html; charset=utf-8")
+        async def serve_asset() -> Response:
+            return Response(body, media_type=media)
 
-    @app.get("/widget/app.js", include_in_schema=False)
-    async def widget_app_js() -> Response:
-        return Response(assets["widget-app.js"], media_type="text/javascript; charset=utf-8")
+        app.get(route, include_in_schema=False)(serve_asset)
 
-    @app.get("/widget/widget.css", include_in_schema=False)
-    async def widget_css() -> Response:
-        return Response(assets["widget.css"], media_type="text/css; charset=utf-8")
+    for route in assets:
+        _asset_route(route)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
         return Response(status_code=204)
-
-    @app.get("/example", include_in_schema=False)
-    async def example_page() -> Response:
-        return Response(assets["example.html"], media_type="text/html; charset=utf-8")
 
     blocks = build_chat(chain, settings, feedback)
     app = gr.mount_gradio_app(

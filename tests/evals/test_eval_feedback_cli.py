@@ -14,6 +14,7 @@ import ui.eval_cmd
 from assistant.types import REFUSAL_TEXT, Answer
 from evals.dataset import load_cases
 from evals.feedback import promote_feedback
+from evals.gate import load_thresholds
 from tests.evals.helpers import FakeIndex, answer_of, fake_chain
 
 S_COUNT = "UNICEF research estimates 1.2 million children were affected last year."
@@ -134,7 +135,8 @@ def test_eval_command_gate_failure_exits_1_naming_the_metric(
         app, ["eval", str(cases_file), "--gate", "--no-progress", "--data-dir", str(tmp_path / "data")]
     )
     assert result.exit_code == 1
-    assert "gate: FAIL refusal F1 is 0.000, below the threshold 0.950" in result.output
+    threshold = load_thresholds()["refusal_f1"]
+    assert f"gate: FAIL refusal F1 is 0.000, below the threshold {threshold:.3f}" in result.output
     assert (tmp_path / "data" / "reports" / "latest" / "report.json").is_file()
 
 
