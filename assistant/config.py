@@ -8,11 +8,10 @@ or the plain values it holds, to factories.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 #: The embedder's hard input window (all-MiniLM-L6-v2 truncates silently beyond it).
 EMBEDDER_MAX_TOKENS = 256

@@ -80,7 +80,8 @@ class BundledMiniLM(Embeddings):
 
     def count_tokens(self, text: str) -> int:
         """Tokens the encoder sees for `text`, including [CLS] and [SEP]."""
-        return len(self.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        # verbose=False: counting a long sentence before the chunker splits it is not an error.
+        return len(self.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._impl.embed_documents(texts)  # type: ignore[no-any-return]

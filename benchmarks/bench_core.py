@@ -30,7 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from langchain_core.embeddings import Embeddings  # noqa: E402
+from langchain_core.embeddings import Embeddings
 
 REPO = Path(__file__).resolve().parent.parent
 PYDOCS = Path("/usr/share/doc/python3.11/html")
