@@ -33,7 +33,7 @@ ingest: install                        ## sync the store with corpus/
 	$(BIN)/citeline ingest corpus
 
 chat: ingest                           ## ingest corpus/ and start the chat
-	$(BIN)/citeline serve --open
+	$(BIN)/citeline serve
 
 browser-deps:                          ## Debian chromium for the browser tests (needs root)
 	@command -v chromium >/dev/null 2>&1 || { \

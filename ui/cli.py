@@ -222,6 +222,11 @@ def serve(
     from ui.server import serve as run_server
 
     settings = settings_from(data_dir, host=host, port=port)
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"citeline: loading the model and the store in {settings.data_dir} ...")
+    typer.echo(f"  chat          {base}/chat/")
+    typer.echo(f"  help page     {base}/example   (widget: {base}/widget.js)")
+    typer.echo(f"  API           POST {base}/api/ask, {base}/api/ask/stream; GET {base}/api/health")
     try:
         run_server(settings, open_browser=open_browser)
     except Exception as exc:
