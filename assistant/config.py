@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     collection: str = Field("citeline", description="Name prefix of the Chroma collections.")
 
     # --- ingest ----------------------------------------------------------------------------
+    ingest_exclude: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Glob patterns (comma-separated) of paths to leave out of ingest, e.g. _sources/*.",
+    )
     max_file_bytes: int = Field(20_000_000, gt=0, description="Files larger than this are skipped at ingest.")
     chunk_max_tokens: int = Field(
         200, gt=16, le=EMBEDDER_MAX_TOKENS, description="Largest chunk, in embedder tokens (window is 256)."
@@ -78,6 +82,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("ingest_exclude", mode="before")
+    @classmethod
+    def _split_patterns(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
         return value
 
     @property

@@ -9,11 +9,13 @@ picks a title and cleans the text (`Document` or `Skipped`).
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import io
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,12 +57,28 @@ def _supported_list() -> str:
     return ", ".join(sorted(SUPPORTED_EXTENSIONS))
 
 
-def find_files(folder: Path) -> list[Path]:
-    """Every non-hidden file under `folder` (recursively, sorted; symlinks included, even broken ones)."""
+def find_files(folder: Path, exclude: Sequence[str] = ()) -> list[Path]:
+    """Every non-hidden file under `folder` (recursively, sorted; symlinks included, even broken ones).
+
+    `exclude` holds glob patterns (fnmatch) matched against paths relative to `folder`, e.g.
+    ``_sources/*`` (Sphinx's copies of every page as .txt) or ``*/drafts/*``; a pattern that
+    matches a folder skips everything in it.
+    """
+
+    def excluded(relative: str) -> bool:
+        return any(fnmatch.fnmatchcase(relative, pattern) for pattern in exclude)
+
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(Path(dirpath) / name for name in filenames if not name.startswith("."))
+        here = Path(dirpath)
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and not excluded(source_for(here / d, folder))
+        )
+        found.extend(
+            here / name
+            for name in filenames
+            if not name.startswith(".") and not excluded(source_for(here / name, folder))
+        )
     return sorted(found)
 
 

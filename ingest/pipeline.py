@@ -92,13 +92,13 @@ class IngestReport:
         return lines
 
 
-def supported_files(folder: Path) -> list[Path]:
-    """Files under `folder`; raises IngestError when it is missing or holds no supported document."""
+def supported_files(folder: Path, exclude: Sequence[str] = ()) -> list[Path]:
+    """Files under `folder` not matching `exclude`; IngestError when it is missing or holds no document."""
     if not folder.exists():
         raise IngestError(f"Folder not found: {folder}. Pass the folder of documents to ingest.")
     if not folder.is_dir():
         raise IngestError(f"{folder} is a file, not a folder. Pass the folder that contains it.")
-    files = find_files(folder)
+    files = find_files(folder, exclude)
     if not any(f.suffix.lower() in SUPPORTED_EXTENSIONS for f in files):
         kinds = ", ".join(sorted(SUPPORTED_EXTENSIONS))
         raise IngestError(f"No documents to ingest in {folder}: citeline reads {kinds} files.")
@@ -173,8 +173,11 @@ def ingest_folder(
     overlap: int,
     batch_size: int,
     progress: bool = False,
+    exclude: Sequence[str] = (),
 ) -> IngestReport:
     """Make `store` hold exactly the readable documents of `folder`, embedding only what changed.
+
+    Files matching an `exclude` glob count as absent: if stored, they are removed.
 
     Raises IngestError for a missing folder, a folder with no supported files, a store whose
     chunker differs from (chunk_max_tokens, overlap), or an embedding failure (re-running
@@ -182,7 +185,7 @@ def ingest_folder(
     """
     started = time.perf_counter()
     folder = Path(folder)
-    files = supported_files(folder)
+    files = supported_files(folder, exclude)
     signature = chunker_signature(chunk_max_tokens, overlap)
     if store.spec.chunker and store.spec.chunker != signature:
         raise IngestError(
@@ -258,7 +261,13 @@ def ingest_folder(
 
 
 def run_ingest(
-    folder: Path, settings: Settings, embeddings: Embeddings, *, rebuild: bool = False, progress: bool = True
+    folder: Path,
+    settings: Settings,
+    embeddings: Embeddings,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
+    exclude: Sequence[str] = (),
 ) -> IngestReport:
     """What `citeline ingest [--rebuild] PATH` runs: open (or rebuild) the store, ingest `folder`.
 
@@ -267,7 +276,8 @@ def run_ingest(
     (StoreMismatchError names the rebuild command; unreachable Chroma server).
     """
     folder = Path(folder)
-    supported_files(folder)
+    exclude = [*settings.ingest_exclude, *exclude]
+    supported_files(folder, exclude)
     store = open_store(
         settings,
         embeddings,
@@ -284,4 +294,5 @@ def run_ingest(
         overlap=settings.chunk_overlap_sentences,
         batch_size=settings.embed_batch_size,
         progress=progress,
+        exclude=exclude,
     )

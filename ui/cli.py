@@ -70,6 +70,10 @@ def ingest(
         bool, typer.Option("--rebuild", help="Drop the store and ingest from scratch (e.g. new model).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    exclude: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--exclude", help="Glob of paths to leave out, e.g. '_sources/*' (repeatable)."),
+    ] = None,
 ) -> None:
     """Sync the store with a folder: add new files, re-embed edited ones, drop deleted ones."""
     from assistant.embeddings import build_embeddings
@@ -79,7 +83,9 @@ def ingest(
     folder = path or settings.corpus_dir
     embeddings = build_embeddings(settings.embed_batch_size)
     try:
-        result = run_ingest(folder, settings, embeddings, rebuild=rebuild, progress=not quiet)
+        result = run_ingest(
+            folder, settings, embeddings, rebuild=rebuild, progress=not quiet, exclude=exclude or ()
+        )
     except IngestError as exc:
         fail(str(exc))
     except Exception as exc:

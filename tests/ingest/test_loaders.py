@@ -192,3 +192,11 @@ def test_find_files_skips_hidden_entries_and_recurses(tmp_path: Path) -> None:
     (tmp_path / "a" / "b" / "deep.txt").write_text("Deep text here.")
     (tmp_path / "top.md").write_text("Top text here.")
     assert [p.relative_to(tmp_path).as_posix() for p in find_files(tmp_path)] == ["a/b/deep.txt", "top.md"]
+
+
+def test_find_files_leaves_out_excluded_globs(tmp_path: Path) -> None:
+    for rel in ["index.html", "_sources/index.rst.txt", "guide/a.html", "guide/drafts/b.html"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("Some text here.")
+    found = find_files(tmp_path, exclude=["_sources", "*/drafts/*"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["guide/a.html", "index.html"]

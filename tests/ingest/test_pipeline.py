@@ -221,3 +221,16 @@ def test_real_corpus_chunks_fit_the_minilm_window(corpus_copy: Path, tmp_path: P
     assert max(emb.count_tokens(c.text) for c in chunks) <= min(settings.chunk_max_tokens, 256)
     hit = open_store(settings, emb, create=False).dense_search("How many children had images manipulated?", 3)
     assert any("1.2 million children" in h.chunk.text for h in hit)
+
+
+def test_excluded_files_are_left_out_and_removed_if_stored(corpus_copy: Path, settings: Settings) -> None:
+    emb = KeywordEmbeddings()
+    (corpus_copy / "_sources").mkdir()
+    (corpus_copy / "_sources" / "copy.txt").write_text((corpus_copy / "unicef-ai-child-deepfakes.txt").read_text())
+    first = _ingest(corpus_copy, settings, emb)
+    assert len(first.added) == 4
+
+    excluding = settings.model_copy(update={"ingest_exclude": ["_sources/*"]})
+    again = _ingest(corpus_copy, excluding, emb)
+    assert again.removed == ["_sources/copy.txt"] and not again.added
+    assert "_sources/copy.txt" not in _store(settings, emb).list_documents()
