@@ -273,6 +273,8 @@ def answer_type(question: str) -> str | None:
     return None
 
 
+# Sentences come back question after question and their text never changes: cache by text.
+@lru_cache(maxsize=8192)
 def lowercase_words(text: str) -> frozenset[str]:
     """Words `text` writes in lower case: evidence that a capitalised occurrence is not a name."""
     return frozenset(_LOWER_WORD.findall(text))
