@@ -397,19 +397,25 @@ class ExtractiveAnswerer:
 
     # --- embedding with a small LRU cache (evals and chats re-read the same sentences) -------
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
+        # Results are collected locally: a large batch of new sentences may evict entries this
+        # very call found in the cache (a KeyError once a corpus outgrows the cache).
         with self._cache_lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for text in found:
+                self._cache.move_to_end(text)  # least recently *used* is evicted first
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             vectors = self.embeddings.embed_documents(missing)
+            for text, vec in zip(missing, vectors, strict=True):
+                arr = np.asarray(vec, dtype=float)
+                norm = float(np.linalg.norm(arr))
+                found[text] = arr / norm if norm else arr
             with self._cache_lock:
-                for text, vec in zip(missing, vectors, strict=True):
-                    arr = np.asarray(vec, dtype=float)
-                    norm = float(np.linalg.norm(arr))
-                    self._cache[text] = arr / norm if norm else arr
+                for text in missing:
+                    self._cache[text] = found[text]
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-        with self._cache_lock:
-            return [self._cache[t] for t in texts]
+        return [found[t] for t in texts]
 
     def _candidates(self, hits: Sequence[Hit]) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()

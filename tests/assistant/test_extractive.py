@@ -198,3 +198,20 @@ def test_conflicting_counts_are_both_shown_cited_and_flagged(
     quoting = {c.doc_id for c in answer.citations if "More than 50" in c.quote or "almost 60" in c.quote}
     assert len(quoting) == 2
     assert_quotes_are_verbatim(answer, minilm_index)
+
+
+def test_answers_stay_correct_when_the_corpus_outgrows_the_sentence_cache(
+    keyword_index: InMemoryIndex,
+) -> None:
+    # A cache far smaller than one answer's sentences: every call evicts what it just found.
+    answerer = ExtractiveAnswerer(keyword_index.embeddings, cache_size=3)
+    big = ExtractiveAnswerer(keyword_index.embeddings)
+    for question in ("How many children had their images manipulated?", "Which countries restricted Grok?"):
+        q = Question(question)
+        hits = keyword_index.dense_search(question, 8)
+        expected = big.answer(q, hits)
+        for _ in range(2):  # the second time from a churned cache
+            got = answerer.answer(q, hits)
+            assert (got.text, got.refused, got.citations, got.notes) == (
+                expected.text, expected.refused, expected.citations, expected.notes
+            )
