@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -55,6 +56,10 @@ class BundledMiniLM(Embeddings):
 
     def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
+        # One encode at a time: torch already spreads one call over every core, and concurrent
+        # calls from server threads oversubscribe them (slower for everyone). Also, the
+        # sentence-transformers model is not documented as thread-safe.
+        self._lock = threading.Lock()
 
     @cached_property
     def _impl(self) -> Any:
@@ -84,7 +89,9 @@ class BundledMiniLM(Embeddings):
         return len(self.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._impl.embed_documents(texts)  # type: ignore[no-any-return]
+        impl = self._impl
+        with self._lock:
+            return impl.embed_documents(texts)  # type: ignore[no-any-return]
 
     def embed_query(self, text: str) -> list[float]:
         # The store (dense search) and the answerer (sentence scoring) both embed the same
@@ -93,7 +100,9 @@ class BundledMiniLM(Embeddings):
 
     @lru_cache(maxsize=512)  # noqa: B019 - one embedder per process; the cache dies with it
     def _query_vector(self, text: str) -> tuple[float, ...]:
-        return tuple(self._impl.embed_query(text))
+        impl = self._impl
+        with self._lock:
+            return tuple(impl.embed_query(text))
 
 
 def build_embeddings(batch_size: int = 64) -> BundledMiniLM:
