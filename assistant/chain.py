@@ -108,9 +108,7 @@ class CitelineChain(Runnable[QuestionInput, Answer]):
         if self.site_base_url:
             base = self.site_base_url
             citations = tuple(dataclasses.replace(c, url=_citation_url(base, c.source)) for c in citations)
-        return dataclasses.replace(
-            answer, citations=citations, timings_ms=timings, hits=answer.hits or tuple(hits)
-        )
+        return dataclasses.replace(answer, citations=citations, timings_ms=timings, hits=answer.hits or tuple(hits))
 
     def _retrieve(self, question: Question) -> tuple[list[Hit], float]:
         began = time.perf_counter()

@@ -60,6 +60,7 @@ class BundledMiniLM(Embeddings):
         # calls from server threads oversubscribe them (slower for everyone). Also, the
         # sentence-transformers model is not documented as thread-safe.
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
 
     @cached_property
     def _impl(self) -> Any:
@@ -80,13 +81,25 @@ class BundledMiniLM(Embeddings):
 
     @property
     def tokenizer(self) -> Any:
-        """The model's own tokenizer (the chunker counts tokens with it)."""
+        """The model's own tokenizer, as the encoder uses it."""
         return self._impl._client.tokenizer
+
+    @cached_property
+    def _counting_tokenizer(self) -> Any:
+        # The same tokenizer files, loaded a second time: ingest counts tokens on a worker thread
+        # while the encoder tokenizes on another, and a fast tokenizer whose truncation settings
+        # are being changed by one thread fails in the other ("Already borrowed").
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(bundled_model_path()), local_files_only=True)
 
     def count_tokens(self, text: str) -> int:
         """Tokens the encoder sees for `text`, including [CLS] and [SEP]."""
-        # verbose=False: counting a long sentence before the chunker splits it is not an error.
-        return len(self.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+        tokenizer = self._counting_tokenizer
+        with self._count_lock:
+            # verbose=False: counting a long sentence before the chunker splits it is not an error.
+            encoded = tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)
+        return len(encoded["input_ids"])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         impl = self._impl

@@ -53,10 +53,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-import pysbd
 from langchain_core.embeddings import Embeddings
 
 from assistant.retrieval import BM25_STOPWORDS, looks_like_follow_up, retrieval_query
+from assistant.sentences import sentence_spans
 from assistant.types import CONFLICT_NOTE, REFUSAL_TEXT, Answer, AnswerDelta, Citation, Hit, Question
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,6 @@ DUPLICATE_COSINE = 0.90
 #: Sentences shorter than this (characters) are headings or fragments, not answers.
 MIN_SENTENCE_CHARS = 25
 
-_SEGMENTER_LOCK = threading.Lock()
 # A heading or teaser line has no closing punctuation; only real sentences are quoted.
 _ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
 _DATE = re.compile(
@@ -114,19 +113,45 @@ _MULTIPLIER = re.compile(r"\b\w+fold\b|\b(?:twice|double[sd]?|triple[sd]?|half)\
 _ASKS_DATE = re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time)\b|\bbetween which\b", re.I)
 _ASKS_QUANTITY = re.compile(r"\bhow (many|much|sharply|big|large)\b|\b(number|percentage|amount) of\b", re.I)
 _ASKS_NAME = re.compile(r"^\s*who\b|\bwhich\b|\bnames? of\b|\bwho\s+(is|was|are|were)\b", re.I)
-_QUESTION_JOIN = re.compile(
-    r",?\s+and\s+(?=(?:on |in |at |from |for )?(?:what|which|who|when|where|how)\b)|;\s*", re.I
-)
+_QUESTION_JOIN = re.compile(r",?\s+and\s+(?=(?:on |in |at |from |for )?(?:what|which|who|when|where|how)\b)|;\s*", re.I)
 #: Job titles written in capitals are roles asked about, not names the question already knows.
 _TITLES = frozenset({"ceo", "cfo", "cto", "coo"})
 #: Words answered by the answer type itself (a date answers "year", a figure answers "number").
-_TYPE_WORDS = frozenset({"date", "day", "days", "year", "years", "month", "months", "time", "number",
-                         "percentage", "amount", "sharply"})
+_TYPE_WORDS = frozenset(
+    {"date", "day", "days", "year", "years", "month", "months", "time", "number", "percentage", "amount", "sharply"}
+)
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _EXTRA_STOPWORDS = frozenset(
-    {"according", "say", "says", "said", "tell", "told", "me", "please", "about", "there", "any",
-     "anything", "something", "kind", "get", "got", "give", "know", "document", "documents", "article",
-     "articles", "text", "source", "sources", "mention", "mentioned", "mentions"}
+    {
+        "according",
+        "say",
+        "says",
+        "said",
+        "tell",
+        "told",
+        "me",
+        "please",
+        "about",
+        "there",
+        "any",
+        "anything",
+        "something",
+        "kind",
+        "get",
+        "got",
+        "give",
+        "know",
+        "document",
+        "documents",
+        "article",
+        "articles",
+        "text",
+        "source",
+        "sources",
+        "mention",
+        "mentioned",
+        "mentions",
+    }
 )
 _STOPWORDS = frozenset(BM25_STOPWORDS) | _EXTRA_STOPWORDS
 #: Function words: they stay in the (calibrated) soft topic average, but matching one is no
@@ -142,7 +167,7 @@ _FUNCTION_WORDS = frozenset(
     very just only also even ever still yet already able here now then thus however whether while although
     though because""".split()  # noqa: SIM905
 )
-_BULLET = re.compile(r"^[\s•·▪◦*\-–—>]+")
+_BULLET = re.compile(r"[\s•·▪◦*\-–—>]+")  # used with .match(text, pos): anchored at pos
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twenty": 20, "thirty": 30, "forty": 40,
@@ -153,47 +178,25 @@ _QUANTITY = re.compile(
     r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(thousand|million|billion|trillion|[kmb](?![a-z]))?",
     re.IGNORECASE,
 )
-_MONTH = re.compile(
-    r"(January|February|March|April|May|June|July|August|September|October|November|December)\s+$"
-)
-
-
-@lru_cache(maxsize=1)
-def _segmenter() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False)
+_MONTH = re.compile(r"(January|February|March|April|May|June|July|August|September|October|November|December)\s+$")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans ``(start, end)`` of `text`, trimmed of whitespace and leading bullets.
-
-    Line breaks always end a sentence (headlines, list items and teaser lines are not run
-    together); pysbd splits within a line. Spans are located by searching forward in the
-    text rather than trusting pysbd's char_span, which misplaces repeated sentences.
-    """
+    """Sentence spans ``(start, end)`` of `text` (assistant.sentences), without leading bullets."""
     return list(_cached_spans(text))
 
 
-# pysbd costs ~1 ms per line and the same chunks come back question after question; chunk
-# text is immutable (ids are content hashes), so caching by text is always correct.
+# The same chunks come back question after question; chunk text is immutable (ids are content
+# hashes), so caching by text is always correct.
 @lru_cache(maxsize=8192)
 def _cached_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
-    offset = 0
-    for line in text.splitlines(keepends=True):
-        if line.strip():
-            with _SEGMENTER_LOCK:  # pysbd's segmenter is not documented as thread-safe
-                pieces = _segmenter().segment(line)
-            cursor = 0
-            for piece in pieces:
-                stripped = _BULLET.sub("", piece).strip()
-                if not stripped:
-                    continue
-                at = line.find(stripped, cursor)
-                if at < 0:
-                    continue
-                spans.append((offset + at, offset + at + len(stripped)))
-                cursor = at + len(stripped)
-        offset += len(line)
+    for start, end in sentence_spans(text):
+        bullet = _BULLET.match(text, start, end)
+        if bullet:
+            start = bullet.end()
+        if start < end:
+            spans.append((start, end))
     return tuple(spans)
 
 
@@ -308,8 +311,10 @@ def has_answer_type(
             word = raw.lower().replace("’", "'").removesuffix("'s")
             if word in known_parts or all(part in known_parts for part in word.split("-")):
                 continue
-            if i == 0 and not any(ch.isupper() for ch in raw[1:]) and (
-                word in _STOPWORDS or word in _FUNCTION_WORDS or word in common
+            if (
+                i == 0
+                and not any(ch.isupper() for ch in raw[1:])
+                and (word in _STOPWORDS or word in _FUNCTION_WORDS or word in common)
             ):
                 continue
             return True
@@ -561,9 +566,7 @@ class ExtractiveAnswerer:
                 continue
             if any(float(c.vector @ cand.vector) >= DUPLICATE_COSINE or c.text == cand.text for c in chosen):
                 continue
-            echoes = any(
-                c.figures == cand.figures and (c.figures or c.doc_id != cand.doc_id) for c in same_claim
-            )
+            echoes = any(c.figures == cand.figures and (c.figures or c.doc_id != cand.doc_id) for c in same_claim)
             if gap != float("inf") and echoes:
                 continue  # the same claim with the same figures (or another article's echo) adds nothing
             chosen.append(cand)

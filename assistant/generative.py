@@ -62,12 +62,8 @@ CONDENSE_HUMAN = "Earlier questions, oldest first:\n{history}\n\nLatest question
 # Notes the user sees when the LLM path gives way to the extractive answer.
 NOTE_UNAVAILABLE = "The language model was unavailable ({reason}); showing extractive answer."
 NOTE_EMPTY = "The language model returned an empty answer; showing extractive answer."
-NOTE_UNSUPPORTED = (
-    "None of the language model's sentences was supported by its sources; showing extractive answer."
-)
-NOTE_CONTEXT = (
-    "The question and sources did not fit the language model's context window; showing extractive answer."
-)
+NOTE_UNSUPPORTED = "None of the language model's sentences was supported by its sources; showing extractive answer."
+NOTE_CONTEXT = "The question and sources did not fit the language model's context window; showing extractive answer."
 
 
 class _ContextOverflowError(Exception):
@@ -151,18 +147,14 @@ class LLMAnswerer:
             log.warning("condensing the follow-up failed (%s); using it as asked", describe_failure(exc))
             return question.question
         lines = [ln.strip() for ln in reply.splitlines() if ln.strip()]
-        standalone = (
-            re.sub(r"^(standalone|rewritten)?\s*question\s*:\s*", "", lines[0], flags=re.I) if lines else ""
-        )
+        standalone = re.sub(r"^(standalone|rewritten)?\s*question\s*:\s*", "", lines[0], flags=re.I) if lines else ""
         standalone = standalone.strip().strip("\"'“”").strip()
         if not standalone or len(standalone) > max(500, 4 * len(question.question)):
             return question.question
         return standalone
 
     # --- the flow ------------------------------------------------------------------------
-    def _run(
-        self, question: Question, hits: Sequence[Hit], *, streaming: bool
-    ) -> Iterator[AnswerDelta | Answer]:
+    def _run(self, question: Question, hits: Sequence[Hit], *, streaming: bool) -> Iterator[AnswerDelta | Answer]:
         t0 = time.perf_counter()
         fallback = self.fallback.answer(question, hits)
         timings = {"gate": _ms_since(t0)}
@@ -185,9 +177,7 @@ class LLMAnswerer:
                     yield AnswerDelta(piece)
             else:
                 parts.append(
-                    _call_with_deadline(
-                        lambda: self.model.invoke(messages).text, self.timeout_s + DEADLINE_GRACE_S
-                    )
+                    _call_with_deadline(lambda: self.model.invoke(messages).text, self.timeout_s + DEADLINE_GRACE_S)
                 )
         except Exception as exc:
             reason = describe_failure(exc)
@@ -201,9 +191,7 @@ class LLMAnswerer:
         """The prompt messages and the hits that fit the context budget, best-ranked first."""
         history = question.history[-self.max_history :] if self.max_history else ()
         history_text = (
-            "Earlier questions in this conversation (context only):\n"
-            + "\n".join(f"- {h}" for h in history)
-            + "\n\n"
+            "Earlier questions in this conversation (context only):\n" + "\n".join(f"- {h}" for h in history) + "\n\n"
             if history
             else ""
         )
@@ -256,9 +244,7 @@ class LLMAnswerer:
         )
 
 
-def build_llm_answerer(
-    settings: Settings, *, fallback: Answerer, embeddings: Embeddings | None
-) -> LLMAnswerer:
+def build_llm_answerer(settings: Settings, *, fallback: Answerer, embeddings: Embeddings | None) -> LLMAnswerer:
     """The LLM answerer configured by settings (provider, model, endpoint, timeout, budget)."""
     return LLMAnswerer(
         build_chat_model(settings),
@@ -290,9 +276,7 @@ def _call_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
         executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _stream_with_deadline(
-    model: BaseChatModel, messages: list[BaseMessage], timeout_s: float
-) -> Iterator[str]:
+def _stream_with_deadline(model: BaseChatModel, messages: list[BaseMessage], timeout_s: float) -> Iterator[str]:
     """Text pieces of model.stream(messages); TimeoutError when no piece arrives for timeout_s."""
     pieces: queue.Queue[tuple[str, Any]] = queue.Queue()
     stop = threading.Event()

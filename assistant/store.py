@@ -163,9 +163,7 @@ class ChromaStore:
         meta = dict(self._chunks.metadata or {})
         differences: list[str] = []
         if meta.get("embedding_model") != self.spec.embedding_model:
-            differences.append(
-                f"embedding model {meta.get('embedding_model')!r} (now {self.spec.embedding_model!r})"
-            )
+            differences.append(f"embedding model {meta.get('embedding_model')!r} (now {self.spec.embedding_model!r})")
         if int(meta.get("embedding_dim", -1)) != self.spec.embedding_dim:
             differences.append(f"dimension {meta.get('embedding_dim')} (now {self.spec.embedding_dim})")
         # An empty recorded chunker means the store was created by a reader: nothing chunked yet.
@@ -224,8 +222,7 @@ class ChromaStore:
             page = self._chunks.get(limit=_PAGE, offset=offset, include=["documents", "metadatas"])
             ids = page["ids"]
             chunks.extend(
-                _chunk_from(i, t, m)
-                for i, t, m in zip(ids, page["documents"], page["metadatas"], strict=True)
+                _chunk_from(i, t, m) for i, t, m in zip(ids, page["documents"], page["metadatas"], strict=True)
             )
             if len(ids) < _PAGE:
                 break
@@ -388,9 +385,7 @@ def _client_for(settings: Settings, create: bool) -> tuple[Any, str]:
     if settings.chroma_mode == "server":
         where = f"http://{settings.chroma_host}:{settings.chroma_port}"
         try:
-            client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-            )
+            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
         except Exception as exc:  # chromadb raises several types for an unreachable server
             # StoreNotFoundError (not a new type): callers already turn it into one clear line.
             raise StoreNotFoundError(
@@ -429,8 +424,7 @@ def open_store(
     prefix = settings.collection
     if not (2 <= len(prefix) <= 500 and prefix.replace("-", "").replace("_", "").replace(".", "").isalnum()):
         raise StoreError(
-            f"CITELINE_COLLECTION={prefix!r} is not a valid collection name: "
-            "use 2-500 letters, digits, '-', '_'"
+            f"CITELINE_COLLECTION={prefix!r} is not a valid collection name: use 2-500 letters, digits, '-', '_'"
         )
     client, where = _client_for(settings, create or reset)
     store = ChromaStore(client, prefix, embeddings, spec, where)
@@ -442,8 +436,7 @@ def open_store(
         return store
     if not create:
         raise StoreNotFoundError(
-            f"The document store at {where} is empty. "
-            "Run `citeline ingest [PATH]` first to ingest your documents."
+            f"The document store at {where} is empty. Run `citeline ingest [PATH]` first to ingest your documents."
         )
     store._create()
     return store

@@ -1,6 +1,6 @@
 """Citation verification for LLM answers: every kept sentence is backed by a verbatim quote.
 
-An LLM answer is split into sentences (pysbd). A sentence survives only if it carries at
+An LLM answer is split into sentences (sentencex). A sentence survives only if it carries at
 least one ``[n]`` marker, n names one of the numbered sources, and the cited chunk supports
 it: every number and proper name in the sentence occurs in the chunk, and its content
 words overlap the chunk enough (alone, or together with a high embedding cosine against
@@ -16,11 +16,10 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
-import pysbd
 from langchain_core.embeddings import Embeddings
 
+from assistant.sentences import sentences
 from assistant.types import REFUSAL_TEXT, Chunk, Citation
 
 log = logging.getLogger(__name__)
@@ -115,18 +114,9 @@ class _Span:
     start: int  # offset into the chunk text
 
 
-@lru_cache(maxsize=1)
-def _segmenter() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False)
-
-
 def split_sentences(text: str) -> list[str]:
-    """Sentences of `text` (pysbd, per line so list items stay apart), stripped, non-empty."""
-    out: list[str] = []
-    for line in text.splitlines():
-        if line.strip():
-            out.extend(s.strip() for s in _segmenter().segment(line) if s.strip())
-    return out
+    """Sentences of `text` (assistant.sentences: line by line, so list items stay apart)."""
+    return sentences(text)
 
 
 def sentence_spans(text: str) -> list[_Span]:
@@ -135,7 +125,7 @@ def sentence_spans(text: str) -> list[_Span]:
     cursor = 0
     for sentence in split_sentences(text):
         at = text.find(sentence, cursor)
-        if at < 0:  # pysbd never rewrites with clean=False; guard anyway rather than mis-quote
+        if at < 0:  # the splitter never rewrites text; guard anyway rather than mis-quote
             continue
         spans.append(_Span(sentence, at))
         cursor = at + len(sentence)
@@ -149,7 +139,7 @@ def _markers(text: str) -> list[int]:
 def parse_sentences(raw: str) -> list[_Sentence]:
     """The model's sentences with the source numbers each cites.
 
-    Markers that pysbd puts at the start of the next segment ("... signed it. [2] It ...")
+    Markers that the splitter puts at the start of the next segment ("... signed it. [2] It ...")
     belong to the sentence before them.
     """
     parsed: list[_Sentence] = []
@@ -258,9 +248,7 @@ class _Vectors:
         return None
 
 
-def _support(
-    sentence: str, chunk: Chunk, spans: list[_Span], vectors: _Vectors
-) -> tuple[bool, _Span | None, float]:
+def _support(sentence: str, chunk: Chunk, spans: list[_Span], vectors: _Vectors) -> tuple[bool, _Span | None, float]:
     """(supported, best quote, score) for one sentence against one cited chunk."""
     spans = [s for s in spans if not looks_like_injection(s.text)]
     if not spans or len(content_stems(sentence)) < MIN_CONTENT_WORDS:
@@ -294,8 +282,7 @@ def verify_answer(raw: str, sources: Sequence[Chunk], embeddings: Embeddings | N
     cited_numbers = {n for s in sentences for n in s.cited if n in spans}
     vectors = _Vectors(
         embeddings,
-        [s.text for s in sentences if s.cited]
-        + [span.text for n in sorted(cited_numbers) for span in spans[n]],
+        [s.text for s in sentences if s.cited] + [span.text for n in sorted(cited_numbers) for span in spans[n]],
     )
 
     kept: list[tuple[str, list[tuple[Chunk, _Span]]]] = []

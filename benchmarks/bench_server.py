@@ -93,9 +93,7 @@ def _check_loopback(url: str) -> None:
     raise SystemExit(f"refusing to load-test {url}: only loopback servers (127.0.0.1, localhost) are allowed")
 
 
-def run_level(
-    url: str, sessions: int, per_session: int, time_limit_s: float, think_s: float = 0.0
-) -> LevelResult:
+def run_level(url: str, sessions: int, per_session: int, time_limit_s: float, think_s: float = 0.0) -> LevelResult:
     """`sessions` threads each ask up to `per_session` questions; stops early at `time_limit_s`.
 
     `think_s` is a pause between a session's questions (a person reading the answer);
@@ -150,9 +148,7 @@ def started_server(corpus: Path) -> Iterator[str]:
     """Ingest `corpus` into a temp data dir and run `citeline serve` on a free loopback port."""
     tmp = Path(tempfile.mkdtemp(prefix="citeline-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITELINE_")}
-    env.update(
-        HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(REPO)
-    )
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(REPO))
     cli = [sys.executable, "-m", "ui.cli"]
     proc: subprocess.Popen[bytes] | None = None
     try:
@@ -209,9 +205,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark, print a table, and return the figures (for benchmarks/run_all.py)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="A running server on loopback (default: start one).")
-    parser.add_argument(
-        "--corpus", type=Path, default=REPO / "corpus", help="Folder to ingest when starting one."
-    )
+    parser.add_argument("--corpus", type=Path, default=REPO / "corpus", help="Folder to ingest when starting one.")
     parser.add_argument("--levels", default="1,4,16", help="Comma-separated session counts.")
     parser.add_argument("--per-session", type=int, default=6, help="Questions each session asks.")
     parser.add_argument("--time-limit", type=float, default=90.0, help="Seconds per level at most.")

@@ -143,9 +143,7 @@ def parse_case(data: object, where: str) -> tuple[Case | None, list[str]]:
         problems.append(f"{where}: missing required field(s) {', '.join(missing)}")
     unknown = sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL))
     if unknown:
-        problems.append(
-            f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(_REQUIRED + _OPTIONAL)})"
-        )
+        problems.append(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(_REQUIRED + _OPTIONAL)})")
     case_id, kind, question = data.get("id"), data.get("kind"), data.get("question")
     if "id" in data and (not isinstance(case_id, str) or not case_id.strip()):
         problems.append(f"{where}: 'id' must be a non-empty string")

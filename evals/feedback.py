@@ -81,9 +81,7 @@ def feedback_case(entry: dict[str, Any]) -> dict[str, Any]:
     digest = hashlib.sha1(json.dumps([question, history]).encode("utf-8")).hexdigest()[:10]
     if answer.strip() == REFUSAL_TEXT:
         must_refuse = False
-        todo = (
-            "The assistant refused; add the facts a correct answer contains and the sources that hold them."
-        )
+        todo = "The assistant refused; add the facts a correct answer contains and the sources that hold them."
     elif _SHOULD_REFUSE.search(comment):
         must_refuse = True
         todo = "The comment says this should not have been answered; check that the documents lack it."
@@ -124,11 +122,7 @@ def promote_feedback(feedback_path: Path, out_path: Path, existing: Iterable[Pat
         except json.JSONDecodeError as exc:
             result.invalid.append(f"line {number}: not valid JSON ({exc.msg})")
             continue
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("question"), str)
-            or not entry["question"].strip()
-        ):
+        if not isinstance(entry, dict) or not isinstance(entry.get("question"), str) or not entry["question"].strip():
             result.invalid.append(f"line {number}: no 'question'")
             continue
         if not isinstance(entry.get("history") or [], list):

@@ -15,9 +15,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-import pysbd
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from assistant.sentences import sentences
 from assistant.types import CONFLICT_NOTE, Answer, Citation, Hit
 
 #: Share of a sentence's content tokens its cited quotes must contain to count as entailed.
@@ -29,7 +29,6 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 # Negations stay content words: "not" must not vanish from what a quote has to support.
 _STOP = frozenset(STOPWORDS_EN_PLUS) - {"no", "not", "nor"}
 _LEADING_PUNCT = re.compile(r"^[\s.,;:!?)\]]+")
-_segmenter = pysbd.Segmenter(language="en", clean=False)
 
 
 # --- text helpers ---------------------------------------------------------------------------
@@ -145,10 +144,10 @@ def split_claims(answer_text: str) -> list[Claim]:
         segment = _LEADING_PUNCT.sub("", segment).strip()
         if not segment:
             return
-        sentences = [s.strip() for s in _segmenter.segment(segment) if s.strip()]
-        for s in sentences[:-1]:
+        parts = sentences(segment)
+        for s in parts[:-1]:
             claims.append(Claim(s, ()))
-        claims.append(Claim(sentences[-1], cited))
+        claims.append(Claim(parts[-1], cited))
 
     for match in _MARKER_GROUP.finditer(answer_text):
         cited = tuple(int(n) for n in _MARKER_NUMBER.findall(match.group()))
@@ -156,7 +155,7 @@ def split_claims(answer_text: str) -> list[Claim]:
         position = match.end()
     tail = _LEADING_PUNCT.sub("", answer_text[position:]).strip()
     if tail:
-        claims.extend(Claim(s.strip(), ()) for s in _segmenter.segment(tail) if s.strip())
+        claims.extend(Claim(s, ()) for s in sentences(tail))
     return claims
 
 

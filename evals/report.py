@@ -115,9 +115,7 @@ def summary_lines(report: EvalReport, comparison: Comparison | None = None) -> l
             delta = f"  ({comparison.deltas[key]:+.3f})" if not key.endswith("_ms") else ""
         lines.append(f"  {label(key, report.k):<{width}}  {fmt(key, value):>8}{delta}")
     failed = report.failed
-    lines.append(
-        f"  failed cases: {len(failed)}" + (": " + ", ".join(c.id for c in failed[:12]) if failed else "")
-    )
+    lines.append(f"  failed cases: {len(failed)}" + (": " + ", ".join(c.id for c in failed[:12]) if failed else ""))
     if len(failed) > 12:
         lines[-1] += f", ... (+{len(failed) - 12})"
     lines.extend(f"  warning: {w}" for w in report.warnings)
@@ -273,9 +271,7 @@ def render_html(report: EvalReport, comparison: Comparison | None = None) -> str
     regressions = ""
     if comparison is not None:
         items = [f'<li class="reg">REGRESSION: {_e(msg)}</li>' for msg in comparison.dropped]
-        items += [
-            f'<li class="reg">REGRESSION: now failing: {_e(cid)}</li>' for cid in comparison.newly_failing
-        ]
+        items += [f'<li class="reg">REGRESSION: now failing: {_e(cid)}</li>' for cid in comparison.newly_failing]
         items += [f"<li>fixed: {_e(cid)}</li>" for cid in comparison.newly_passing]
         regressions = (
             f"<h2>Compared with {_e(comparison.previous_created)}</h2><ul>"

@@ -175,9 +175,7 @@ def score_case(
     result.citations_valid = result.citations_total - len(problems)
     fail.extend(f"invalid citation {p}" for p in problems.values())
 
-    result.support_ok, result.support_total, support_problems = m.citation_support(
-        answer, alternatives, case.sources
-    )
+    result.support_ok, result.support_total, support_problems = m.citation_support(answer, alternatives, case.sources)
     fail.extend(f"citation support: {p}" for p in support_problems)
 
     alce = m.alce_counts(answer)
@@ -209,18 +207,10 @@ def aggregate(results: Sequence[CaseResult], *, retrieval_only: bool = False) ->
     out["key_fact_recall"] = m.ratio(
         sum(sum(r.facts.values()) for r in answerable), sum(len(r.facts) for r in answerable)
     )
-    out["citation_validity"] = m.ratio(
-        sum(r.citations_valid for r in results), sum(r.citations_total for r in results)
-    )
-    out["citation_support"] = m.ratio(
-        sum(r.support_ok for r in results), sum(r.support_total for r in results)
-    )
-    out["citation_recall"] = m.ratio(
-        sum(r.alce_supported for r in results), sum(r.alce_sentences for r in results)
-    )
-    out["citation_precision"] = m.ratio(
-        sum(r.alce_precise for r in results), sum(r.alce_citations for r in results)
-    )
+    out["citation_validity"] = m.ratio(sum(r.citations_valid for r in results), sum(r.citations_total for r in results))
+    out["citation_support"] = m.ratio(sum(r.support_ok for r in results), sum(r.support_total for r in results))
+    out["citation_recall"] = m.ratio(sum(r.alce_supported for r in results), sum(r.alce_sentences for r in results))
+    out["citation_precision"] = m.ratio(sum(r.alce_precise for r in results), sum(r.alce_citations for r in results))
     refusals = m.refusal_scores((r.must_refuse, bool(r.refused)) for r in results)
     out["refusal_precision"] = refusals.precision
     out["refusal_recall"] = refusals.recall
@@ -243,10 +233,7 @@ def _source_warnings(index: ChunkIndex, cases: Iterable[Case]) -> list[str]:
         return ["the store is empty: ingest documents before running the eval"]
     unknown = sorted({s for case in cases for s in case.sources} - stored)
     if unknown:
-        return [
-            f"case sources not in the store (check names, relative to the ingested folder): "
-            f"{', '.join(unknown)}"
-        ]
+        return [f"case sources not in the store (check names, relative to the ingested folder): {', '.join(unknown)}"]
     return []
 
 

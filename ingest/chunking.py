@@ -1,7 +1,7 @@
 """Sentence-aware chunks with exact character offsets, sized for the embedder's window.
 
-Each paragraph of the cleaned text is split into sentences with pysbd (char_span=True,
-clean=False, so offsets index the original text); whole sentences are packed up to
+The cleaned text is split into sentences with the product's one splitter
+(assistant.sentences: sentencex, line by line, exact offsets); whole sentences are packed up to
 `max_tokens` (counted with the embedder's own tokenizer), with `overlap` sentences repeated
 between neighbouring chunks. A sentence longer than `max_tokens` is split at word boundaries.
 Invariant, asserted for every chunk: ``document.text[chunk.start:chunk.end] == chunk.text``
@@ -13,18 +13,16 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from functools import lru_cache
-from typing import Any
 
 from assistant.config import EMBEDDER_MAX_TOKENS
+from assistant.sentences import sentence_spans
 from assistant.types import Chunk, Document
 
 #: Bump when chunk boundaries would change for the same text (forces `ingest --rebuild`).
-CHUNKER_VERSION = "sentences-v1"
+CHUNKER_VERSION = "sentences-v2"  # v2: sentencex replaced pysbd
 
 TokenCounter = Callable[[str], int]
 
-_PARAGRAPH = re.compile(r"[^\n]+")
 _WORD = re.compile(r"\S+")
 
 
@@ -33,52 +31,7 @@ def chunker_signature(max_tokens: int, overlap: int) -> str:
     return f"{CHUNKER_VERSION};max_tokens={max_tokens};overlap={overlap}"
 
 
-@lru_cache(maxsize=1)
-def _segmenter() -> Any:
-    import pysbd
-
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """(start, end) shrunk to exclude surrounding whitespace; None if nothing is left."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if start < end else None
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence (start, end) offsets in `text`, paragraph by paragraph, covering all its non-space text.
-
-    pysbd runs per paragraph (line) so headings and list items stay their own units and its
-    per-sentence search stays cheap on long documents. Any text pysbd's spans miss becomes a
-    span of its own, so no content is ever dropped.
-    """
-    spans: list[tuple[int, int]] = []
-    for para in _PARAGRAPH.finditer(text):
-        base, para_text = para.start(), para.group()
-        cursor = 0
-        for seg in _segmenter().segment(para_text):
-            start, end = max(seg.start, cursor), min(seg.end, len(para_text))
-            if start > cursor:  # text pysbd skipped
-                gap = _trimmed(para_text, cursor, start)
-                if gap:
-                    spans.append((base + gap[0], base + gap[1]))
-            piece = _trimmed(para_text, start, end)
-            if piece:
-                spans.append((base + piece[0], base + piece[1]))
-            cursor = max(cursor, end)
-        tail = _trimmed(para_text, cursor, len(para_text))
-        if tail:
-            spans.append((base + tail[0], base + tail[1]))
-    return spans
-
-
-def _split_long(
-    text: str, start: int, end: int, count: TokenCounter, max_tokens: int
-) -> list[tuple[int, int]]:
+def _split_long(text: str, start: int, end: int, count: TokenCounter, max_tokens: int) -> list[tuple[int, int]]:
     """Split one over-long sentence at word boundaries (a giant 'word' at character boundaries)."""
     pieces: list[tuple[int, int]] = []
     words = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text[start:end])]
@@ -112,9 +65,7 @@ def chunk_id_for(doc_id: str, start: int, end: int, text: str) -> str:
     return digest[:32]
 
 
-def chunk_document(
-    doc: Document, count_tokens: TokenCounter, max_tokens: int, overlap: int = 1
-) -> list[Chunk]:
+def chunk_document(doc: Document, count_tokens: TokenCounter, max_tokens: int, overlap: int = 1) -> list[Chunk]:
     """Pack `doc`'s sentences into chunks of at most `max_tokens` tokens with `overlap` shared sentences."""
     if not 0 < max_tokens <= EMBEDDER_MAX_TOKENS:
         raise ValueError(f"max_tokens must be in 1..{EMBEDDER_MAX_TOKENS}, got {max_tokens}")
@@ -124,11 +75,7 @@ def chunk_document(
     overhead = count_tokens("")
     for start, end in sentence_spans(text):
         tokens = count_tokens(text[start:end])
-        pieces = (
-            [(start, end)]
-            if tokens <= max_tokens
-            else _split_long(text, start, end, count_tokens, max_tokens)
-        )
+        pieces = [(start, end)] if tokens <= max_tokens else _split_long(text, start, end, count_tokens, max_tokens)
         for p_start, p_end in pieces:
             units.append((p_start, p_end))
             sizes.append((tokens if len(pieces) == 1 else count_tokens(text[p_start:p_end])) - overhead)

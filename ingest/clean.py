@@ -31,9 +31,7 @@ _ATTR_DEBRIS = re.compile(
 )
 # A whole tag, or a stray closing tag. Autolinks like <https://x> are kept (":" after the name).
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
-_BULLET = re.compile(
-    r"^(?:[\u2022\u25aa\u25e6\u25cf\u00b7\u2023\u2043\u2219\u25a0\u25a1\u2013*+]|-(?=\s))\s+"
-)
+_BULLET = re.compile(r"^(?:[\u2022\u25aa\u25e6\u25cf\u00b7\u2023\u2043\u2219\u25a0\u25a1\u2013*+]|-(?=\s))\s+")
 # Leading emoji / symbols / punctuation before the words of a line ("✅ Follow us ...").
 _LEAD_SYMBOLS = re.compile(r"^[\W_]+")
 _TERMINAL = re.compile(r"[.!?][\"'\u2019\u201d)\]]*$")

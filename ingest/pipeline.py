@@ -19,7 +19,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,11 +32,13 @@ from assistant.config import Settings
 from assistant.store import ChromaStore, open_store
 from assistant.types import Chunk, Document, Removal, Skipped
 from ingest.chunking import chunk_document, chunker_signature
-from ingest.loaders import SUPPORTED_EXTENSIONS, find_files, parse, read_file
+from ingest.loaders import SUPPORTED_EXTENSIONS, RawFile, doc_id_for, find_files, parse, read_file
 
 log = logging.getLogger(__name__)
 
 _REPORT_TEXT_CHARS = 100
+
+_Prepared = tuple[Document | Skipped, list[Chunk]]
 
 
 class IngestError(RuntimeError):
@@ -109,8 +113,7 @@ def _token_counter(embeddings: Embeddings) -> Callable[[str], int]:
     counter = getattr(embeddings, "count_tokens", None)
     if not callable(counter):
         raise IngestError(
-            f"{type(embeddings).__name__} has no count_tokens(text); "
-            "the chunker needs the embedder's tokenizer"
+            f"{type(embeddings).__name__} has no count_tokens(text); the chunker needs the embedder's tokenizer"
         )
     return counter  # type: ignore[no-any-return]
 
@@ -131,6 +134,8 @@ class _Writer:
         self.waiting.append((doc, chunk_count))
         while len(self.pending) >= self.batch_size:
             self._flush(self.batch_size)
+        if not self.pending:
+            self._write_ready_documents()
 
     def finish(self) -> None:
         while self.pending:
@@ -149,7 +154,7 @@ class _Writer:
             ) from exc
         self.store.put_chunks(batch, vectors)
         self.report.chunks_written += len(batch)
-        self.bar.update(len(batch))
+        self.bar.set_postfix(chunks=self.report.chunks_written, refresh=False)
         self._write_ready_documents()
 
     def _write_ready_documents(self) -> None:
@@ -160,7 +165,46 @@ class _Writer:
                 still.append((doc, count))
             else:
                 self.store.put_document(doc, count)
+                self.bar.update(1)
         self.waiting = still
+
+
+#: Documents parsed and chunked ahead of the embedder, on a worker thread.
+_PREPARE_AHEAD = 8
+
+
+def _prepare(raw: RawFile, count_tokens: Callable[[str], int], max_tokens: int, overlap: int) -> _Prepared:
+    """Parse, clean and chunk one file (runs on the worker thread)."""
+    loaded = parse(raw)
+    if isinstance(loaded, Skipped):
+        return loaded, []
+    return loaded, chunk_document(loaded, count_tokens, max_tokens, overlap)
+
+
+def _prepared_in_order(
+    raws: Sequence[RawFile], count_tokens: Callable[[str], int], max_tokens: int, overlap: int
+) -> Iterator[tuple[RawFile, _Prepared]]:
+    """(file, its parsed document and chunks) in order, prepared a few files ahead on a worker thread.
+
+    Embedding keeps both cores busy in torch (which releases the GIL), so HTML extraction and
+    chunking of the next files overlap with it instead of running before it.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeline-ingest")
+    try:
+        window: deque[tuple[RawFile, Future[_Prepared]]] = deque()
+        upcoming = iter(raws)
+        for raw in upcoming:
+            window.append((raw, pool.submit(_prepare, raw, count_tokens, max_tokens, overlap)))
+            if len(window) >= _PREPARE_AHEAD:
+                break
+        while window:
+            raw, future = window.popleft()
+            following = next(upcoming, None)
+            if following is not None:
+                window.append((following, pool.submit(_prepare, following, count_tokens, max_tokens, overlap)))
+            yield raw, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def ingest_folder(
@@ -188,37 +232,36 @@ def ingest_folder(
     files = supported_files(folder, exclude)
     signature = chunker_signature(chunk_max_tokens, overlap)
     if store.spec.chunker and store.spec.chunker != signature:
-        raise IngestError(
-            f"store opened for chunker {store.spec.chunker!r} but asked to chunk with {signature!r}"
-        )
+        raise IngestError(f"store opened for chunker {store.spec.chunker!r} but asked to chunk with {signature!r}")
     count_tokens = _token_counter(embeddings)
     report = IngestReport(folder=str(folder))
 
     stored = store.list_documents()
     existing_ids = store.chunk_ids_by_document()
-    keep_doc_ids: set[str] = set()
-    todo: list[tuple[Document, bool]] = []  # (document, is_update)
+    keep_doc_ids: set[str] = set()  # documents whose stored chunks may stay for now
+    changed: list[RawFile] = []  # new or edited files: parsed, chunked, embedded below
     seen: set[str] = set()
+
+    def skip(skipped: Skipped) -> None:
+        report.skipped.append(skipped)
+        if skipped.source in stored:
+            report.kept.append(skipped.source)
+        if not skipped.reason.startswith("unsupported file type"):
+            log.warning("skipped %s: %s", skipped.source, skipped.reason)
 
     for path in files:
         raw = read_file(path, folder, max_file_bytes)
         seen.add(raw.source)
         previous = stored.get(raw.source)
-        if not isinstance(raw, Skipped) and previous and previous.content_hash == raw.content_hash:
+        if previous is not None:
+            keep_doc_ids.add(previous.doc_id)  # unchanged, or kept if the new version is bad
+        if isinstance(raw, Skipped):
+            skip(raw)
+        elif previous and previous.content_hash == raw.content_hash:
             report.unchanged.append(raw.source)
-            keep_doc_ids.add(previous.doc_id)
-            continue
-        loaded = raw if isinstance(raw, Skipped) else parse(raw)
-        if isinstance(loaded, Skipped):
-            report.skipped.append(loaded)
-            if previous is not None:
-                report.kept.append(loaded.source)
-                keep_doc_ids.add(previous.doc_id)
-            if not loaded.reason.startswith("unsupported file type"):
-                log.warning("skipped %s: %s", loaded.source, loaded.reason)
-            continue
-        todo.append((loaded, previous is not None))
-        keep_doc_ids.add(loaded.doc_id)
+        else:
+            changed.append(raw)
+            keep_doc_ids.add(doc_id_for(raw.source))
 
     for source, record in sorted(stored.items()):
         if source not in seen:
@@ -234,21 +277,21 @@ def ingest_folder(
         for cid in ids
     )
 
-    plans: list[tuple[Document, list[Chunk], list[Chunk]]] = []
-    for doc, is_update in todo:
-        chunks = chunk_document(doc, count_tokens, chunk_max_tokens, overlap)
-        have = existing_ids.get(doc.doc_id, set())
-        wanted = {c.chunk_id for c in chunks}
-        report.chunks_deleted += store.delete_chunks(have - wanted)
-        plans.append((doc, chunks, [c for c in chunks if c.chunk_id not in have]))
-        (report.updated if is_update else report.added).append(doc.source)
-
-    total_new = sum(len(new) for _, _, new in plans)
     show = progress and sys.stderr.isatty()
-    with tqdm(total=total_new, unit="chunk", desc="Embedding", file=sys.stderr, disable=not show) as bar:
+    with tqdm(total=len(changed), unit="doc", desc="Ingesting", file=sys.stderr, disable=not show) as bar:
         writer = _Writer(store, embeddings, batch_size, report, bar)
-        for doc, chunks, new in plans:
-            writer.add(doc, new, len(chunks))
+        for raw, (loaded, chunks) in _prepared_in_order(changed, count_tokens, chunk_max_tokens, overlap):
+            have = existing_ids.get(doc_id_for(raw.source), set())
+            if isinstance(loaded, Skipped):
+                skip(loaded)
+                if raw.source not in stored:  # nothing to keep: drop an interrupted run's leftovers
+                    report.chunks_deleted += store.delete_chunks(have)
+                bar.update(1)
+                continue
+            wanted = {c.chunk_id for c in chunks}
+            report.chunks_deleted += store.delete_chunks(have - wanted)
+            (report.updated if raw.source in stored else report.added).append(loaded.source)
+            writer.add(loaded, [c for c in chunks if c.chunk_id not in have], len(chunks))
         writer.finish()
 
     store.note_folder(folder.resolve())

@@ -187,9 +187,7 @@ class ChatHandlers:
             gr.Warning(str(exc))
             yield message, messages, gr.skip(), turns
             return
-        history = (
-            [t["question"] for t in turns][-self.settings.max_history :] if self.settings.max_history else []
-        )
+        history = [t["question"] for t in turns][-self.settings.max_history :] if self.settings.max_history else []
         messages.append({"role": "user", "content": html.escape(question)})
         messages.append({"role": "assistant", "content": "…"})
         yield "", messages, gr.skip(), turns
@@ -214,9 +212,7 @@ class ChatHandlers:
         turns.append({"question": question, "history": history, "answer": final.to_json()})
         yield "", messages, render_sources(final, self._get_document), turns
 
-    def on_like(
-        self, turns: list[dict[str, Any]] | None, data: gr.LikeData
-    ) -> tuple[dict[str, Any], str | None]:
+    def on_like(self, turns: list[dict[str, Any]] | None, data: gr.LikeData) -> tuple[dict[str, Any], str | None]:
         """Thumbs up is logged; thumbs down is recorded and opens the optional comment box.
 
         Returns (comment row update, pending feedback_id).
@@ -232,9 +228,7 @@ class ChatHandlers:
             return gr.update(visible=True), fid
         return gr.update(visible=False), None  # feedback removed (un-clicked)
 
-    def record_thumbs_down(
-        self, turn: dict[str, Any], comment: str = "", feedback_id: str | None = None
-    ) -> str:
+    def record_thumbs_down(self, turn: dict[str, Any], comment: str = "", feedback_id: str | None = None) -> str:
         """Append a thumbs-down line for one chat turn; returns its feedback_id."""
         return self.feedback.record(
             question=turn["question"],
@@ -257,9 +251,7 @@ class ChatHandlers:
         return gr.update(visible=False), "", None
 
     @staticmethod
-    def _turn_for(
-        turns: list[dict[str, Any]], index: int | tuple[int, int] | list[int]
-    ) -> dict[str, Any] | None:
+    def _turn_for(turns: list[dict[str, Any]], index: int | tuple[int, int] | list[int]) -> dict[str, Any] | None:
         # Messages alternate user/assistant, so assistant message i belongs to turn i // 2.
         i = index[0] if isinstance(index, (tuple, list)) else index
         turn_no = int(i) // 2

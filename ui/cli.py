@@ -1,10 +1,10 @@
 """The `citeline` command line: thin — parse, build, call, print.
 
-    citeline ingest [PATH]       sync the store with a folder (default corpus/)
-    citeline ask QUESTION        a cited answer (--json for machines, `--json -` for JSON lines)
-    citeline serve               the chat, the widget and the HTTP API in one server
-    citeline eval                run the eval set, write a report, optionally gate
-    citeline settings            every setting, its value and what it does
+citeline ingest [PATH]       sync the store with a folder (default corpus/)
+citeline ask QUESTION        a cited answer (--json for machines, `--json -` for JSON lines)
+citeline serve               the chat, the widget and the HTTP API in one server
+citeline eval                run the eval set, write a report, optionally gate
+citeline settings            every setting, its value and what it does
 """
 
 from __future__ import annotations
@@ -83,9 +83,7 @@ def ingest(
     folder = path or settings.corpus_dir
     embeddings = build_embeddings(settings.embed_batch_size)
     try:
-        result = run_ingest(
-            folder, settings, embeddings, rebuild=rebuild, progress=not quiet, exclude=exclude or ()
-        )
+        result = run_ingest(folder, settings, embeddings, rebuild=rebuild, progress=not quiet, exclude=exclude or ())
     except IngestError as exc:
         fail(str(exc))
     except Exception as exc:

@@ -126,9 +126,8 @@ def eval_command(
 
 
 def promote_feedback_command(
-    out: Annotated[
-        Path, typer.Option(help="Cases file to append to (created if missing).")
-    ] = DEFAULT_CASES_DIR / "feedback.jsonl",
+    out: Annotated[Path, typer.Option(help="Cases file to append to (created if missing).")] = DEFAULT_CASES_DIR
+    / "feedback.jsonl",
     feedback: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(help="Feedback file (default <data-dir>/feedback.jsonl)."),

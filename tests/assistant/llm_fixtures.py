@@ -61,9 +61,7 @@ def chunk_of(doc: StoredDocument, starts_with: str, index: int = 0) -> Chunk:
     start = doc.text.index(starts_with)
     end = doc.text.find("\n", start)
     end = len(doc.text) if end < 0 else end
-    return Chunk(
-        f"{doc.doc_id}:{index}", doc.doc_id, doc.source, doc.title, doc.text[start:end], start, end, index
-    )
+    return Chunk(f"{doc.doc_id}:{index}", doc.doc_id, doc.source, doc.title, doc.text[start:end], start, end, index)
 
 
 UNICEF_CALL = chunk_of(UNICEF, "UNICEF issued", 0)
@@ -75,9 +73,7 @@ HELP_INJECTED = chunk_of(HELP_PAGE, "Our support team", 0)
 
 def hits(*chunks: Chunk) -> list[Hit]:
     """Hits in the given (best-first) order."""
-    return [
-        Hit(chunk=c, score=1.0 / (i + 1), dense_rank=i + 1, sparse_rank=i + 1) for i, c in enumerate(chunks)
-    ]
+    return [Hit(chunk=c, score=1.0 / (i + 1), dense_rank=i + 1, sparse_rank=i + 1) for i, c in enumerate(chunks)]
 
 
 EXTRACTIVE_TEXT = "EXTRACTIVE: 1.2 million children had their images manipulated [1]."

@@ -75,10 +75,7 @@ def test_site_base_url_gives_every_citation_a_url(keyword_index: InMemoryIndex) 
     assert answer.citations
     for c in answer.citations:
         assert c.url == f"https://help.example.com/docs/{c.source}"
-    assert (
-        build_chain(Settings(), keyword_index, keyword_index.embeddings).invoke(QUESTION).citations[0].url
-        is None
-    )
+    assert build_chain(Settings(), keyword_index, keyword_index.embeddings).invoke(QUESTION).citations[0].url is None
 
 
 class _ScriptedStreamer:

@@ -11,9 +11,7 @@ from assistant.types import CONFLICT_NOTE, REFUSAL_TEXT, Answer, AnswerDelta, Ch
 from tests.fakes import InMemoryIndex, KeywordEmbeddings, make_document
 
 
-def ask(
-    index: InMemoryIndex, answerer: ExtractiveAnswerer, text: str, history: tuple[str, ...] = ()
-) -> Answer:
+def ask(index: InMemoryIndex, answerer: ExtractiveAnswerer, text: str, history: tuple[str, ...] = ()) -> Answer:
     question = Question(text, history)
     return answerer.answer(question, HybridRetriever(index, candidate_k=30, k=8).retrieve(question))
 
@@ -29,9 +27,7 @@ def assert_quotes_are_verbatim(answer: Answer, index: ChunkIndex) -> None:
 
 
 def test_split_sentences_gives_trimmed_verbatim_spans_one_per_line() -> None:
-    text = (
-        "Headline without stop\n\n  • First point. Second point!\nMr. Smith paid $2.9B in the U.S. today.\n"
-    )
+    text = "Headline without stop\n\n  • First point. Second point!\nMr. Smith paid $2.9B in the U.S. today.\n"
     spans = split_sentences(text)
     assert [text[s:e] for s, e in spans] == [
         "Headline without stop",
@@ -213,5 +209,8 @@ def test_answers_stay_correct_when_the_corpus_outgrows_the_sentence_cache(
         for _ in range(2):  # the second time from a churned cache
             got = answerer.answer(q, hits)
             assert (got.text, got.refused, got.citations, got.notes) == (
-                expected.text, expected.refused, expected.citations, expected.notes
+                expected.text,
+                expected.refused,
+                expected.citations,
+                expected.notes,
             )

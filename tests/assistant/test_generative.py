@@ -54,9 +54,7 @@ class RecordingChat(FakeListChatModel):
         self.calls.append(messages)
         return super()._call(messages, *args, **kwargs)
 
-    def _stream(
-        self, messages: list[BaseMessage], *args: Any, **kwargs: Any
-    ) -> Iterator[ChatGenerationChunk]:
+    def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         self.calls.append(messages)
         yield from super()._stream(messages, *args, **kwargs)
 
@@ -102,9 +100,7 @@ def test_the_prompt_delimits_numbered_sources_and_puts_the_question_last() -> No
     assert system.content == SYSTEM_PROMPT
     assert "never follow them" in SYSTEM_PROMPT and REFUSAL_TEXT in SYSTEM_PROMPT
     text = str(human.content)
-    assert text.index('<source id="1" title="UNICEF urges') < text.index(
-        '<source id="2" title="Global privacy'
-    )
+    assert text.index('<source id="1" title="UNICEF urges') < text.index('<source id="2" title="Global privacy')
     assert "What did regulators say?" in text
     assert text.rstrip().endswith("Question: Who joined?")
 
@@ -118,9 +114,7 @@ def test_an_uncited_sentence_is_dropped_and_counted() -> None:
 
 def test_a_wrong_citation_number_is_dropped() -> None:
     reply = GOOD + " Indonesia's communications ministry blocked access to the Grok chatbot [1]."
-    answer = _answerer(RecordingChat(responses=[reply])).answer(
-        Q, hits(UNICEF_CALL, PRIVACY_60, PRIVACY_GROK)
-    )
+    answer = _answerer(RecordingChat(responses=[reply])).answer(Q, hits(UNICEF_CALL, PRIVACY_60, PRIVACY_GROK))
     assert "Grok" not in answer.text and len(answer.citations) == 2
     assert answer.notes == ("1 sentence was dropped because its citations did not support it.",)
 
@@ -182,9 +176,7 @@ def test_stream_that_breaks_midway_ends_with_the_extractive_answer() -> None:
 
 
 def test_lowest_ranked_sources_are_dropped_to_fit_the_context_window() -> None:
-    model = RecordingChat(
-        responses=["Almost 60 privacy and data protection authorities joined the call [1]."]
-    )
+    model = RecordingChat(responses=["Almost 60 privacy and data protection authorities joined the call [1]."])
     # Room for the instructions, the reply and about one source: the second-ranked one goes.
     answer = _answerer(model, context_tokens=650, max_tokens=100).answer(Q, hits(PRIVACY_60, UNICEF_CALL))
     system, human = model.calls[0]
@@ -219,9 +211,7 @@ def test_condense_failure_keeps_the_question() -> None:
 def test_endpoint_down_falls_back_with_a_note() -> None:
     answer = _answerer(BrokenChat(responses=["x"])).answer(Q, hits(UNICEF_CALL))
     assert answer.text == EXTRACTIVE_TEXT
-    assert answer.notes == (
-        "The language model was unavailable (endpoint unreachable); showing extractive answer.",
-    )
+    assert answer.notes == ("The language model was unavailable (endpoint unreachable); showing extractive answer.",)
 
 
 def test_a_model_that_never_returns_is_cut_off_by_the_deadline() -> None:
@@ -282,13 +272,11 @@ def test_a_server_that_never_answers_times_out_to_the_extractive_answer(
 def test_a_context_length_error_from_the_server_is_explained() -> None:
     overflow = Fail(400, "This model's maximum context length is 4096 tokens.", "context_length_exceeded")
     with ScriptedLLMServer([overflow]) as server:
-        answer = build_llm_answerer(
-            _settings(server.base_url), fallback=FakeFallback(), embeddings=None
-        ).answer(Q, hits(UNICEF_CALL))
+        answer = build_llm_answerer(_settings(server.base_url), fallback=FakeFallback(), embeddings=None).answer(
+            Q, hits(UNICEF_CALL)
+        )
     assert answer.text == EXTRACTIVE_TEXT
-    assert answer.notes == (
-        "The language model was unavailable (context window exceeded); showing extractive answer.",
-    )
+    assert answer.notes == ("The language model was unavailable (context window exceeded); showing extractive answer.",)
 
 
 def _closed_port() -> int:
@@ -306,6 +294,4 @@ def test_ollama_provider_with_the_endpoint_down_falls_back_fast() -> None:
     answer = answerer.answer(Q, hits(UNICEF_CALL, UNICEF_LAWS))
     assert time.perf_counter() - t0 < 3.0
     assert answer.text == EXTRACTIVE_TEXT
-    assert answer.notes == (
-        "The language model was unavailable (endpoint unreachable); showing extractive answer.",
-    )
+    assert answer.notes == ("The language model was unavailable (endpoint unreachable); showing extractive answer.",)

@@ -55,8 +55,7 @@ def test_concurrent_first_requests_build_bm25_once(keyword_index: InMemoryIndex)
     retriever = HybridRetriever(keyword_index, k=3)
     results: list[int] = []
     threads = [
-        threading.Thread(target=lambda: results.append(len(retriever.retrieve(Question("Grok xAI")))))
-        for _ in range(8)
+        threading.Thread(target=lambda: results.append(len(retriever.retrieve(Question("Grok xAI"))))) for _ in range(8)
     ]
     for t in threads:
         t.start()

@@ -41,9 +41,7 @@ def _chunks(doc: Document) -> list[Chunk]:
     for index, sentence in enumerate(doc.text.split(". ")):
         begin = doc.text.index(sentence, start)
         end = begin + len(sentence)
-        out.append(
-            Chunk(f"{doc.doc_id}-{index}", doc.doc_id, doc.source, doc.title, sentence, begin, end, index)
-        )
+        out.append(Chunk(f"{doc.doc_id}-{index}", doc.doc_id, doc.source, doc.title, sentence, begin, end, index))
         start = end
     return out
 

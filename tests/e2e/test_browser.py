@@ -122,9 +122,7 @@ def test_hostile_document_renders_as_text_in_widget(page: Any, server_url: str, 
 
 
 def test_phone_sized_chat_fits_the_screen(browser: Any, server_url: str, screenshots: Path) -> None:
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
-    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:

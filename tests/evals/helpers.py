@@ -13,9 +13,7 @@ UNICEF = (
     "The project was led by the Office of Strategy and Evidence Innocenti. "
     "Children cannot wait for the law to catch up."
 )
-REGULATORS = (
-    "More than 50 data protection authorities signed the declaration. The statement was released February 23."
-)
+REGULATORS = "More than 50 data protection authorities signed the declaration. The statement was released February 23."
 PRIVACY = "Almost 60 privacy and data protection authorities joined the call."
 
 TEXTS = {"unicef": UNICEF, "regs": REGULATORS, "privacy": PRIVACY}
@@ -25,9 +23,7 @@ SOURCES = {"unicef": "unicef.txt", "regs": "regs.txt", "privacy": "privacy.txt"}
 def chunk(doc_id: str, start: int, end: int, index: int = 0) -> Chunk:
     """A chunk of one of the fake documents at [start:end]."""
     text = TEXTS[doc_id]
-    return Chunk(
-        f"{doc_id}-{index}", doc_id, SOURCES[doc_id], doc_id.title(), text[start:end], start, end, index
-    )
+    return Chunk(f"{doc_id}-{index}", doc_id, SOURCES[doc_id], doc_id.title(), text[start:end], start, end, index)
 
 
 def whole(doc_id: str) -> Chunk:
@@ -46,9 +42,7 @@ def cite(n: int, doc_id: str, sentence: str) -> Citation:
     return Citation(n, doc_id, doc_id.title(), SOURCES[doc_id], sentence, start, start + len(sentence))
 
 
-def answer_of(
-    *parts: tuple[str, str], hits: tuple[Hit, ...] | None = None, notes: tuple[str, ...] = ()
-) -> Answer:
+def answer_of(*parts: tuple[str, str], hits: tuple[Hit, ...] | None = None, notes: tuple[str, ...] = ()) -> Answer:
     """An extractive-style answer: each (doc_id, sentence) quoted verbatim with its [n] marker."""
     citations = tuple(cite(n, d, s) for n, (d, s) in enumerate(parts, 1))
     text = " ".join(f"{c.quote} [{c.n}]" for c in citations)

@@ -52,13 +52,9 @@ def test_feedback_becomes_loadable_cases_with_sensible_refusal_expectations(tmp_
 
 
 def test_promoting_twice_or_against_existing_cases_adds_no_duplicates(tmp_path: Path) -> None:
-    fb = _feedback(
-        tmp_path / "feedback.jsonl", [_entry("Q one?", "a"), _entry("q  ONE?", "b"), _entry("Q two?", "c")]
-    )
+    fb = _feedback(tmp_path / "feedback.jsonl", [_entry("Q one?", "a"), _entry("q  ONE?", "b"), _entry("Q two?", "c")])
     existing = tmp_path / "mine.jsonl"
-    existing.write_text(
-        json.dumps({"id": "x", "kind": "fact", "question": "Q two?"}) + "\n", encoding="utf-8"
-    )
+    existing.write_text(json.dumps({"id": "x", "kind": "fact", "question": "Q two?"}) + "\n", encoding="utf-8")
     out = tmp_path / "feedback_cases.jsonl"
     first = promote_feedback(fb, out, existing=[existing])
     assert (len(first.added), first.duplicates) == (1, 2)
@@ -169,7 +165,5 @@ def test_eval_promote_command(app: typer.Typer, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "added 1 case(s)" in result.output
     assert load_cases([out])[0].kind == "feedback"
-    missing = CliRunner().invoke(
-        app, ["eval-promote", "--out", str(out), "--data-dir", str(tmp_path / "none")]
-    )
+    missing = CliRunner().invoke(app, ["eval-promote", "--out", str(out), "--data-dir", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no feedback file" in missing.output

@@ -68,9 +68,7 @@ def test_citation_of_unknown_document_or_bad_offsets_fails_validity() -> None:
     c = cite(1, "unicef", S_COUNT)
     assert "unknown document" in (m.citation_problem(c, None, [hit(whole("unicef"))]) or "")
     shifted = dataclasses.replace(c, start=10_000, end=10_050)
-    assert "outside the document" in (
-        m.citation_problem(shifted, TEXTS["unicef"], [hit(whole("unicef"))]) or ""
-    )
+    assert "outside the document" in (m.citation_problem(shifted, TEXTS["unicef"], [hit(whole("unicef"))]) or "")
 
 
 def test_split_claims_attaches_markers_to_the_sentence_before_them() -> None:

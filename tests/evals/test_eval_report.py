@@ -36,9 +36,7 @@ def test_reports_are_written_with_a_latest_copy(tmp_path: Path) -> None:
     assert data["metrics"]["key_fact_recall"] == 1.0
     assert {c["id"]: c["passed"] for c in data["cases"]} == {"count": True, "bread": True}
     assert "| key-fact recall | 1.000 |" in paths.markdown.read_text(encoding="utf-8")
-    assert (paths.latest / "report.html").read_text(encoding="utf-8") == paths.html.read_text(
-        encoding="utf-8"
-    )
+    assert (paths.latest / "report.html").read_text(encoding="utf-8") == paths.html.read_text(encoding="utf-8")
 
 
 def test_html_is_self_contained_and_escapes_document_text(tmp_path: Path) -> None:
@@ -73,9 +71,7 @@ def test_second_run_flags_metric_drops_and_newly_failing_cases(tmp_path: Path) -
 
 def test_retrieval_only_runs_do_not_become_the_baseline_of_full_runs(tmp_path: Path) -> None:
     write_reports(_report(answer_of(("unicef", S_COUNT))), tmp_path)
-    quick = run_eval(
-        fake_chain({}, retriever=_NoHits()), FakeIndex(), [COUNT], retrieval_only=True, progress=False
-    )
+    quick = run_eval(fake_chain({}, retriever=_NoHits()), FakeIndex(), [COUNT], retrieval_only=True, progress=False)
     paths, comparison = write_reports(quick, tmp_path)
     assert comparison is None and paths.latest.name == "latest-retrieval"
     _, full = write_reports(_report(answer_of(("unicef", S_COUNT))), tmp_path)

@@ -48,9 +48,7 @@ def test_chunks_start_and_end_on_sentence_boundaries_and_cover_every_sentence() 
 
 
 def test_sentence_spans_follow_sentences_and_paragraphs() -> None:
-    text = (
-        "Heading without period\n\nDr. Smith arrived at 9 a.m. today. He left soon after!  Why?\nNext line."
-    )
+    text = "Heading without period\n\nDr. Smith arrived at 9 a.m. today. He left soon after!  Why?\nNext line."
     sentences = [text[s:e] for s, e in sentence_spans(text)]
     assert sentences == [
         "Heading without period",

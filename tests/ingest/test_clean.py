@@ -54,12 +54,10 @@ def test_every_article_sentence_of_the_corpus_is_kept() -> None:
     corpus = _corpus()
     # The article bodies, taken from the raw files up to where their trailing boilerplate starts.
     bodies = {
-        "privacy-regulators-unite-against-ai-imagery.txt": corpus[
-            "privacy-regulators-unite-against-ai-imagery.txt"
-        ],
-        "regulators-joint-statement-on-ai-imagery.txt": corpus[
-            "regulators-joint-statement-on-ai-imagery.txt"
-        ].split("Need Help?")[0],
+        "privacy-regulators-unite-against-ai-imagery.txt": corpus["privacy-regulators-unite-against-ai-imagery.txt"],
+        "regulators-joint-statement-on-ai-imagery.txt": corpus["regulators-joint-statement-on-ai-imagery.txt"].split(
+            "Need Help?"
+        )[0],
         "unicef-ai-child-deepfakes.txt": corpus["unicef-ai-child-deepfakes.txt"].split("✅")[0],
     }
     for name, body in bodies.items():

@@ -46,9 +46,7 @@ def _snapshot(store: ChromaStore) -> tuple[set[str], dict[str, str]]:
     return {c.chunk_id for c in store.all_chunks()}, {s: r.content_hash for s, r in docs.items()}
 
 
-def test_corpus_ingest_stores_clean_chunks_that_match_their_document(
-    corpus_copy: Path, settings: Settings
-) -> None:
+def test_corpus_ingest_stores_clean_chunks_that_match_their_document(corpus_copy: Path, settings: Settings) -> None:
     emb = KeywordEmbeddings()
     report = _ingest(corpus_copy, settings, emb)
     assert sorted(report.added) == sorted(p.name for p in corpus_copy.iterdir())
@@ -149,9 +147,7 @@ def test_interrupted_ingest_converges_on_rerun(corpus_copy: Path, settings: Sett
     assert resumed.documents_embedded == report.chunks_written == report.chunks_total - written_before_crash
 
 
-def test_crash_while_rewriting_an_edited_file_converges(
-    corpus_copy: Path, settings: Settings, tmp_path: Path
-) -> None:
+def test_crash_while_rewriting_an_edited_file_converges(corpus_copy: Path, settings: Settings, tmp_path: Path) -> None:
     _ingest(corpus_copy, settings, KeywordEmbeddings())
     for path in corpus_copy.iterdir():
         path.write_text(path.read_text().replace("regulators", "watchdogs"))
@@ -161,9 +157,7 @@ def test_crash_while_rewriting_an_edited_file_converges(
     _ingest(corpus_copy, settings, KeywordEmbeddings())
     reference = settings.model_copy(update={"data_dir": tmp_path / "reference"})
     _ingest(corpus_copy, reference, KeywordEmbeddings())
-    assert _snapshot(_store(settings, KeywordEmbeddings())) == _snapshot(
-        _store(reference, KeywordEmbeddings())
-    )
+    assert _snapshot(_store(settings, KeywordEmbeddings())) == _snapshot(_store(reference, KeywordEmbeddings()))
 
 
 def test_missing_or_empty_folder_is_a_clear_error_and_loses_nothing(

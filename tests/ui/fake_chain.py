@@ -56,8 +56,7 @@ class FakeIndex:
 
     def all_chunks(self) -> list[Chunk]:
         return [
-            Chunk(f"{d.doc_id}:0", d.doc_id, d.source, d.title, d.text, 0, len(d.text), 0)
-            for d in self.docs.values()
+            Chunk(f"{d.doc_id}:0", d.doc_id, d.source, d.title, d.text, 0, len(d.text), 0) for d in self.docs.values()
         ]
 
     def get_document(self, doc_id: str) -> StoredDocument | None:
@@ -102,19 +101,14 @@ class FakeChain(Runnable[Any, Answer]):
             return Answer(f"{quote} [1]", refused=False, citations=(c,))
         if "disagree" in text:
             c1 = _cite(self.index, 1, "unicef", "UNICEF issued an urgent global call on Wednesday.")
-            c2 = _cite(
-                self.index, 2, "unicef", "The agency urged governments to act.", url="https://example.org/u"
-            )
+            c2 = _cite(self.index, 2, "unicef", "The agency urged governments to act.", url="https://example.org/u")
             return Answer(
                 f"{c1.quote} [1] {c2.quote} [2]",
                 refused=False,
                 citations=(c1, c2),
                 notes=(CONFLICT_NOTE,),
             )
-        quote = (
-            "Research shows 1.2 million children had their images manipulated "
-            "into sexual deepfakes last year."
-        )
+        quote = "Research shows 1.2 million children had their images manipulated into sexual deepfakes last year."
         c = _cite(self.index, 1, "unicef", quote)
         return Answer(f"{quote} [1]", refused=False, citations=(c,), timings_ms={"total": 1.0})
 

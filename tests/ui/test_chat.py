@@ -69,9 +69,7 @@ def test_safe_url() -> None:
         assert safe_url(bad) is None
 
 
-def test_respond_streams_then_shows_cited_answer_and_sources(
-    settings: Settings, fake_chain: FakeChain
-) -> None:
+def test_respond_streams_then_shows_cited_answer_and_sources(settings: Settings, fake_chain: FakeChain) -> None:
     handlers = ChatHandlers(fake_chain, settings)
     steps = _run(handlers, "How many children?")
     assert len(steps) > 3  # user bubble, several streamed pieces, final
@@ -83,9 +81,7 @@ def test_respond_streams_then_shows_cited_answer_and_sources(
     assert turns[0]["question"] == "How many children?" and turns[0]["answer"]["citations"]
 
 
-def test_follow_up_passes_earlier_questions_and_sessions_do_not_mix(
-    settings: Settings, fake_chain: FakeChain
-) -> None:
+def test_follow_up_passes_earlier_questions_and_sessions_do_not_mix(settings: Settings, fake_chain: FakeChain) -> None:
     handlers = ChatHandlers(fake_chain, settings)
     *_, (_, msgs, _, turns) = _run(handlers, "Who is UNICEF?")
     _run(handlers, "And how many children?", msgs, turns)
@@ -156,9 +152,7 @@ def test_feedback_appends_are_thread_safe(tmp_path: Path) -> None:
         t.join()
     lines = (tmp_path / "deep" / "feedback.jsonl").read_text().splitlines()
     assert len(lines) == 200
-    assert {json.loads(line)["question"] for line in lines} == {
-        f"q{i}-{j}" for i in range(8) for j in range(25)
-    }
+    assert {json.loads(line)["question"] for line in lines} == {f"q{i}-{j}" for i in range(8) for j in range(25)}
 
 
 def test_ask_endpoint_function_returns_wire_json(settings: Settings, fake_chain: FakeChain) -> None:

@@ -96,9 +96,7 @@ def test_bad_input_gets_clear_4xx(
 
 
 def test_malformed_json_is_400(client: TestClient) -> None:
-    r = client.post(
-        "/api/ask", content=b'{"question": "unterminated', headers={"content-type": "application/json"}
-    )
+    r = client.post("/api/ask", content=b'{"question": "unterminated', headers={"content-type": "application/json"})
     assert r.status_code == 400
     assert "JSON" in r.json()["error"]
 
