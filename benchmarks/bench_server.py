@@ -3,9 +3,10 @@
     python benchmarks/bench_server.py                    # ingest corpus/ to a temp dir, start a server
     python benchmarks/bench_server.py --url http://127.0.0.1:7860   # target a running server
 
-Each session is a thread with its own HTTP client asking corpus questions one after
-another (with the session's earlier questions as history). Loopback only; every level
-is bounded in request count and time. Prints p50/p95 latency and errors per level.
+Each session is a thread with its own HTTP client asking the eval set's questions one after
+another (with the session's earlier questions as history); within a level no question repeats,
+and each level gets a fresh server (unless --url), so query caches do not flatter the figures. Loopback only; every
+level is bounded in request count and time. Prints p50/p95 latency and errors per level.
 Target: 16 sessions, p95 <= 1 s, 0 errors.
 """
 
@@ -35,16 +36,27 @@ import httpx
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
-QUESTIONS = (
-    "How many children were affected by sexual deepfakes according to UNICEF?",
-    "Which countries restricted Grok?",
-    "What do regulators expect from AI companies?",
-    "How many privacy authorities joined the joint statement?",
-    "Who is Ada Chung?",
-    "What did UNICEF ask governments to do?",
-    "When was the joint statement released?",
-    "What is the capital of Australia?",
-)
+#: Warm-up questions (not timed, not in the timed pool): the first requests build the BM25 index.
+WARMUP = ("What is this collection of documents about?", "Who wrote the joint statement?")
+
+
+def load_questions() -> list[str]:
+    """The eval set's distinct questions, in a fixed shuffled order: a realistic mix of facts,
+    paraphrases, follow-ups and questions that must be refused."""
+    import json
+    import random
+
+    seen: dict[str, None] = {}
+    for path in sorted((REPO / "evals" / "cases").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                seen.setdefault(json.loads(line)["question"], None)
+    questions = list(seen)
+    random.Random(0).shuffle(questions)
+    return questions
+
+
+QUESTIONS = load_questions()
 TARGET_P95_S = 1.0
 
 
@@ -111,7 +123,8 @@ def run_level(url: str, sessions: int, per_session: int, time_limit_s: float, th
             for j in range(per_session):
                 if time.monotonic() > deadline:
                     return
-                q = QUESTIONS[(idx + j) % len(QUESTIONS)]
+                # Distinct questions across the whole level while sessions * per_session <= pool.
+                q = QUESTIONS[(idx * per_session + j) % len(QUESTIONS)]
                 t0 = time.perf_counter()
                 try:
                     r = client.post("/api/ask", json={"question": q, "history": history[-6:]})
@@ -197,7 +210,9 @@ def bench(
 ) -> list[LevelResult]:
     """Warm up once, then run each concurrency level against `url`."""
     _check_loopback(url)
-    run_level(url, 1, 2, time_limit_s)  # warm-up: first requests build caches (BM25 index etc.)
+    with httpx.Client(base_url=url, timeout=60.0) as client:  # warm-up, untimed
+        for q in WARMUP:
+            client.post("/api/ask", json={"question": q, "history": []})
     return [run_level(url, n, per_session, time_limit_s, think_s) for n in levels]
 
 
@@ -221,11 +236,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.url:
         results = bench(args.url.rstrip("/"), levels, args.per_session, args.time_limit, args.think)
     else:
-        with started_server(args.corpus) as url:
-            results = bench(url, levels, args.per_session, args.time_limit, args.think)
+        # A fresh server per level: no level is answered from caches an earlier level filled.
+        results = []
+        for level in levels:
+            with started_server(args.corpus) as url:
+                results += bench(url, [level], args.per_session, args.time_limit, args.think)
 
     out = sys.stdout
     pause = f"{args.think:g} s think time" if args.think else "back-to-back, no think time"
+    if not args.url:
+        pause += "; a fresh server per level, every timed question distinct within its level"
     out.write(f"server: POST /api/ask latency by concurrent sessions ({pause})\n")
     out.write(f"{'sessions':>8} {'requests':>8} {'p50 ms':>9} {'p95 ms':>9} {'req/s':>8} {'errors':>7}\n")
     for r in results:

@@ -118,8 +118,17 @@ def _token_counter(embeddings: Embeddings) -> Callable[[str], int]:
     return counter  # type: ignore[no-any-return]
 
 
+#: Document records are written in groups of this many (one Chroma upsert per record is slow).
+_RECORD_BATCH = 32
+
+
 class _Writer:
-    """Embeds and writes chunks in bounded batches; writes each document record after its last chunk."""
+    """Embeds and writes chunks in bounded batches; writes each document record after its last chunk.
+
+    A record is written only once all its chunks are stored, so an interrupted ingest redoes that
+    file next time (its stored chunks are found by id, not embedded again). Records wait in a
+    small buffer and are written together.
+    """
 
     def __init__(
         self, store: ChromaStore, embeddings: Embeddings, batch_size: int, report: IngestReport, bar: tqdm
@@ -127,7 +136,8 @@ class _Writer:
         self.store, self.embeddings, self.batch_size = store, embeddings, batch_size
         self.report, self.bar = report, bar
         self.pending: list[Chunk] = []
-        self.waiting: list[tuple[Document, int]] = []  # (document, its chunk count), in order
+        self.waiting: list[tuple[Document, int]] = []  # (document, its chunk count), chunks not all stored
+        self.ready: list[tuple[Document, int]] = []  # all chunks stored, record not yet written
 
     def add(self, doc: Document, new_chunks: Sequence[Chunk], chunk_count: int) -> None:
         self.pending.extend(new_chunks)
@@ -135,12 +145,13 @@ class _Writer:
         while len(self.pending) >= self.batch_size:
             self._flush(self.batch_size)
         if not self.pending:
-            self._write_ready_documents()
+            self._collect_ready()
 
     def finish(self) -> None:
         while self.pending:
             self._flush(self.batch_size)
-        self._write_ready_documents()
+        self._collect_ready()
+        self._write_records()
 
     def _flush(self, size: int) -> None:
         batch, self.pending = self.pending[:size], self.pending[size:]
@@ -148,6 +159,7 @@ class _Writer:
         try:
             vectors = self.embeddings.embed_documents([c.text for c in batch])
         except Exception as exc:
+            self._write_records()  # documents finished before the failure are not redone
             raise IngestError(
                 f"Embedding failed after {self.report.chunks_written} chunks were saved ({exc}). "
                 "Fix the cause and run the same ingest again: it resumes where it stopped."
@@ -155,18 +167,25 @@ class _Writer:
         self.store.put_chunks(batch, vectors)
         self.report.chunks_written += len(batch)
         self.bar.set_postfix(chunks=self.report.chunks_written, refresh=False)
-        self._write_ready_documents()
+        self._collect_ready()
 
-    def _write_ready_documents(self) -> None:
+    def _collect_ready(self) -> None:
         waiting_ids = {c.doc_id for c in self.pending}
         still: list[tuple[Document, int]] = []
         for doc, count in self.waiting:
             if doc.doc_id in waiting_ids:
                 still.append((doc, count))
             else:
-                self.store.put_document(doc, count)
+                self.ready.append((doc, count))
                 self.bar.update(1)
         self.waiting = still
+        if len(self.ready) >= _RECORD_BATCH:
+            self._write_records()
+
+    def _write_records(self) -> None:
+        if self.ready:
+            self.store.put_documents(self.ready)
+            self.ready = []
 
 
 #: Documents parsed and chunked ahead of the embedder, on a worker thread.
