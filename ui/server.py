@@ -20,6 +20,7 @@ import os
 import posixpath
 import re
 import threading
+import time
 import webbrowser
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
@@ -345,6 +346,18 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
     return app
 
 
+#: Asked once before the server accepts requests (its answer is discarded).
+WARM_UP_QUESTION = "What do these documents say?"
+
+
+def warm_up(chain: Any) -> None:
+    """Answer one question before serving: the embedding model loads (it is lazy) and the BM25
+    index and caches are built now, so no user's request pays for them."""
+    started = time.perf_counter()
+    chain.invoke({"question": WARM_UP_QUESTION, "history": []})
+    logger.info("model loaded and indexes built in %.1f s", time.perf_counter() - started)
+
+
 def serve(settings: Settings, *, open_browser: bool = False) -> None:
     """Load the chain once, then serve the chat, widget and API on settings.host:settings.port."""
     import uvicorn
@@ -353,6 +366,7 @@ def serve(settings: Settings, *, open_browser: bool = False) -> None:
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     chain = load_chain(settings)
+    warm_up(chain)
     app = create_app(settings, chain)
     url = f"http://{settings.host}:{settings.port}{CHAT_PATH}/"
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from assistant.sentences import sentence_spans, sentences
@@ -39,7 +40,7 @@ def test_spans_cover_every_non_space_character_in_order() -> None:
     text = "One. Two!  Three?\n\n- a list item. With two sentences\n\t...and trailing dots... \nend"
     spans = sentence_spans(text)
     assert spans == sorted(spans)
-    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
     covered = "".join(text[s:e] for s, e in spans)
     assert re.sub(r"\s", "", covered) == re.sub(r"\s", "", text)
 

@@ -211,3 +211,20 @@ def test_own_openapi_documents_the_ask_body(client: TestClient) -> None:
     spec = client.get("/api/openapi.json").json()
     body = spec["paths"]["/api/ask"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["question"]
+
+
+def test_serve_answers_a_warm_up_question_before_accepting_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The embedding model is lazy: without the warm-up the first user's request loaded it.
+    import uvicorn
+
+    import assistant.chain
+    from assistant.config import Settings
+    from ui import server
+
+    chain = FakeChain()
+    seen_before_run: list[int] = []
+    monkeypatch.setattr(assistant.chain, "load_chain", lambda settings: chain)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: seen_before_run.append(len(chain.received)))
+    server.serve(Settings(port=8765))
+    assert seen_before_run == [1]
+    assert chain.received[0].question == server.WARM_UP_QUESTION
