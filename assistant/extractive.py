@@ -182,14 +182,8 @@ _MONTH = re.compile(r"(January|February|March|April|May|June|July|August|Septemb
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans ``(start, end)`` of `text` (assistant.sentences), without leading bullets."""
-    return list(_cached_spans(text))
-
-
-# The same chunks come back question after question; chunk text is immutable (ids are content
-# hashes), so caching by text is always correct.
-@lru_cache(maxsize=8192)
-def _cached_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Sentence spans ``(start, end)`` of `text` (assistant.sentences, cached by text), without
+    leading bullets."""
     spans: list[tuple[int, int]] = []
     for start, end in sentence_spans(text):
         bullet = _BULLET.match(text, start, end)
@@ -197,7 +191,7 @@ def _cached_spans(text: str) -> tuple[tuple[int, int], ...]:
             start = bullet.end()
         if start < end:
             spans.append((start, end))
-    return tuple(spans)
+    return spans
 
 
 def content_words(text: str) -> list[str]:

@@ -15,7 +15,7 @@ Chroma never embeds anything here: vectors are computed by the caller's LangChai
 download a model) is never built.
 
 Write protocol for incremental ingest (see ingest.pipeline): delete a document's stale chunk
-ids, `put_chunks` its new chunks in bounded batches, then `put_document` LAST; a document
+ids, `put_chunks` its new chunks in bounded batches, then `put_documents` LAST; a document
 record therefore exists only when all its chunks are stored, so an interrupted ingest is
 redone on the next run.
 
@@ -323,10 +323,6 @@ class ChromaStore:
         if ids:
             self._bump()
         return len(ids)
-
-    def put_document(self, doc: Document, chunk_count: int) -> None:
-        """Write a document record (call LAST, after all its chunks are stored)."""
-        self.put_documents([(doc, chunk_count)])
 
     def put_documents(self, records: Sequence[tuple[Document, int]]) -> None:
         """Write document records, each after all its chunks are stored, in few upserts.

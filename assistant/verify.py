@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.sentences import sentence_spans as split_spans
 from assistant.sentences import sentences
 from assistant.types import REFUSAL_TEXT, Chunk, Citation
 
@@ -114,22 +115,9 @@ class _Span:
     start: int  # offset into the chunk text
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of `text` (assistant.sentences: line by line, so list items stay apart)."""
-    return sentences(text)
-
-
 def sentence_spans(text: str) -> list[_Span]:
-    """Sentences of a chunk with their offsets, located verbatim so quotes are exact substrings."""
-    spans: list[_Span] = []
-    cursor = 0
-    for sentence in split_sentences(text):
-        at = text.find(sentence, cursor)
-        if at < 0:  # the splitter never rewrites text; guard anyway rather than mis-quote
-            continue
-        spans.append(_Span(sentence, at))
-        cursor = at + len(sentence)
-    return spans
+    """Sentences of a chunk with their offsets (assistant.sentences): quotes are exact substrings."""
+    return [_Span(text[start:end], start) for start, end in split_spans(text)]
 
 
 def _markers(text: str) -> list[int]:
@@ -143,7 +131,7 @@ def parse_sentences(raw: str) -> list[_Sentence]:
     belong to the sentence before them.
     """
     parsed: list[_Sentence] = []
-    for segment in split_sentences(raw):
+    for segment in sentences(raw):
         segment = _BULLET.sub("", segment)
         leading = _LEADING_MARKERS.match(segment)
         if leading:

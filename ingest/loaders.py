@@ -197,8 +197,8 @@ def _without_page_chrome(page: str) -> tuple[Any, str | None]:
     """The page's parsed tree minus nav, sidebars, footers and forms (or the raw page if it does
     not parse), and the page's title.
 
-    trafilatura drops these when it finds an article, but its fallback extractors return link
-    text from a page that has none; removing the chrome first makes such a page come out empty.
+    trafilatura drops these when it finds an article; on a page without one it can return link
+    text, and removing the chrome first makes such a page come out empty instead.
     """
     import lxml.html
     from lxml.etree import ParserError

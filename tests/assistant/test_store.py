@@ -49,7 +49,7 @@ def _chunks(doc: Document) -> list[Chunk]:
 def _put(store: ChromaStore, emb: KeywordEmbeddings, doc: Document) -> list[Chunk]:
     chunks = _chunks(doc)
     store.put_chunks(chunks, emb.embed_documents([c.text for c in chunks]))
-    store.put_document(doc, len(chunks))
+    store.put_documents([(doc, len(chunks))])
     return chunks
 
 
