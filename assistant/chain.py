@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
@@ -62,6 +63,11 @@ class CitelineChain(Runnable[QuestionInput, Answer]):
     Adds what every answerer needs the same way: input validation, the retrieval, timings
     (retrieval, answer, total, in ms), `Answer.hits`, and citation URLs when a site base URL
     is configured.
+
+    At most `max_concurrent` answers are computed at once; other callers wait (their wait is
+    counted in `timings_ms["queue"]` and the total). Answering is CPU-bound: on a small machine,
+    sixteen threads sharing the cores and the GIL each finish later than if they took turns
+    (benchmarks/bench_server.py measures it).
     """
 
     def __init__(
@@ -71,11 +77,16 @@ class CitelineChain(Runnable[QuestionInput, Answer]):
         *,
         max_question_chars: int = 1000,
         site_base_url: str | None = None,
+        max_concurrent: int = 4,
     ) -> None:
+        if max_concurrent <= 0:
+            raise ValueError("max_concurrent must be positive")
         self.retriever = retriever
         self.answerer = answerer
         self.max_question_chars = max_question_chars
         self.site_base_url = site_base_url
+        self.max_concurrent = max_concurrent
+        self._slots = threading.BoundedSemaphore(max_concurrent)
 
     @property
     def index(self) -> ChunkIndex:
@@ -99,10 +110,13 @@ class CitelineChain(Runnable[QuestionInput, Answer]):
         text = validate_question(question, self.max_question_chars)
         return Question(text, tuple(h for h in history if h.strip()))
 
-    def _finish(self, answer: Answer, hits: Sequence[Hit], retrieval_ms: float, began: float) -> Answer:
+    def _finish(
+        self, answer: Answer, hits: Sequence[Hit], retrieval_ms: float, began: float, queued_ms: float = 0.0
+    ) -> Answer:
         timings = dict(answer.timings_ms)
+        timings["queue"] = queued_ms
         timings["retrieval"] = retrieval_ms
-        timings.setdefault("answer", (time.perf_counter() - began) * 1000 - retrieval_ms)
+        timings.setdefault("answer", (time.perf_counter() - began) * 1000 - queued_ms - retrieval_ms)
         timings["total"] = (time.perf_counter() - began) * 1000
         citations = answer.citations
         if self.site_base_url:
@@ -134,9 +148,11 @@ class CitelineChain(Runnable[QuestionInput, Answer]):
         """Answer one question (raises `InvalidQuestion` for bad input)."""
         began = time.perf_counter()
         question = self.coerce(input)
-        hits, retrieval_ms = self._retrieve(question)
-        answer = self.answerer.answer(question, hits)
-        return self._finish(answer, hits, retrieval_ms, began)
+        with self._slots:
+            queued_ms = (time.perf_counter() - began) * 1000
+            hits, retrieval_ms = self._retrieve(question)
+            answer = self.answerer.answer(question, hits)
+            return self._finish(answer, hits, retrieval_ms, began, queued_ms)
 
     def stream(  # type: ignore[override]
         self, input: QuestionInput, config: RunnableConfig | None = None, **kwargs: Any
@@ -144,23 +160,26 @@ class CitelineChain(Runnable[QuestionInput, Answer]):
         """Zero or more `AnswerDelta`s, then exactly one final `Answer` (authoritative text)."""
         began = time.perf_counter()
         question = self.coerce(input)
-        hits, retrieval_ms = self._retrieve(question)
-        streamer = getattr(self.answerer, "stream", None)
-        if streamer is None:
-            answer = self.answerer.answer(question, hits)
-            if answer.text:
-                yield AnswerDelta(answer.text)
-            yield self._finish(answer, hits, retrieval_ms, began)
-            return
-        final: Answer | None = None
-        for item in streamer(question, hits):
-            if isinstance(item, Answer):
-                final = item
-                break
-            yield item
-        if final is None:
-            raise RuntimeError(f"{type(self.answerer).__name__}.stream ended without a final Answer")
-        yield self._finish(final, hits, retrieval_ms, began)
+        # The slot is held until the stream ends or is closed (a generator's `with` exits then).
+        with self._slots:
+            queued_ms = (time.perf_counter() - began) * 1000
+            hits, retrieval_ms = self._retrieve(question)
+            streamer = getattr(self.answerer, "stream", None)
+            if streamer is None:
+                answer = self.answerer.answer(question, hits)
+                if answer.text:
+                    yield AnswerDelta(answer.text)
+                yield self._finish(answer, hits, retrieval_ms, began, queued_ms)
+                return
+            final: Answer | None = None
+            for item in streamer(question, hits):
+                if isinstance(item, Answer):
+                    final = item
+                    break
+                yield item
+            if final is None:
+                raise RuntimeError(f"{type(self.answerer).__name__}.stream ended without a final Answer")
+            yield self._finish(final, hits, retrieval_ms, began, queued_ms)
 
 
 def build_answerer(settings: Settings, embeddings: Embeddings) -> Answerer:
@@ -192,6 +211,7 @@ def build_chain(
         answerer if answerer is not None else build_answerer(settings, embeddings),
         max_question_chars=settings.max_question_chars,
         site_base_url=settings.site_base_url,
+        max_concurrent=settings.max_concurrent_answers,
     )
 
 

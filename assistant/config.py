@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     # --- server ----------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address `citeline serve` binds to.")
     port: int = Field(7860, gt=0, lt=65536, description="Port `citeline serve` listens on.")
+    max_concurrent_answers: int = Field(
+        4,
+        gt=0,
+        description="Answers computed at once; more requests wait their turn (raise it for the LLM answerer).",
+    )
     site_base_url: str | None = Field(
         None, description="Base URL of the ingested site; a citation's url is this joined with its source."
     )

@@ -324,8 +324,29 @@ def _part_rank(i: int, c: _Candidate) -> tuple[float, int]:
     return (-_part_score(c, i), c.start)
 
 
-def _best_similarity(vector: np.ndarray, others: list[np.ndarray]) -> float:
-    return max((float(vector @ o) for o in others), default=0.0)
+@dataclass(frozen=True)
+class _Words:
+    """A sentence's content words, indexed for `words_match` lookups."""
+
+    words: tuple[str, ...]
+    exact: frozenset[str]
+    by_prefix: dict[str, tuple[str, ...]]
+
+    def has(self, word: str) -> bool:
+        """Whether the sentence holds `word` or a word of the same stem (`words_match`)."""
+        if word in self.exact:
+            return True
+        # words_match needs a common prefix of at least 4 letters: only those words can match.
+        return any(words_match(word, w) for w in self.by_prefix.get(word[:4], ()))
+
+
+@lru_cache(maxsize=8192)
+def _sentence_words(text: str) -> _Words:
+    words = tuple(sorted(set(content_words(text))))
+    by_prefix: dict[str, list[str]] = {}
+    for w in words:
+        by_prefix.setdefault(w[:4], []).append(w)
+    return _Words(words, frozenset(words), {k: tuple(v) for k, v in by_prefix.items()})
 
 
 @dataclass
@@ -472,27 +493,35 @@ class ExtractiveAnswerer:
 
     def _score(self, question: Question, candidates: list[_Candidate]) -> list[_Part]:
         parts = self._parts(question)
-        sentence_words = [sorted(set(content_words(c.text))) for c in candidates]
+        sentence_words = [_sentence_words(c.text) for c in candidates]
         common = frozenset().union(*(lowercase_words(c.text) for c in candidates))
-        topic_words = {w for p in parts for w in p.topic}
-        vocab = sorted({w for ws in sentence_words for w in ws} | topic_words)
-        word_vec = dict(zip(vocab, self._embed(vocab), strict=True)) if topic_words else {}
+        topic_words = sorted({w for p in parts for w in p.topic})
+        # Soft matches: one matrix of similarities between the topic words and every word of the
+        # retrieved sentences; a sentence reads its own columns.
+        vocab = sorted({w for sw in sentence_words for w in sw.words})
+        column = {w: i for i, w in enumerate(vocab)}
+        row = {w: i for i, w in enumerate(topic_words)}
+        similarity = np.zeros((len(topic_words), len(vocab)))
+        if topic_words and vocab:
+            words = topic_words + [w for w in vocab if w not in row]
+            by_word = dict(zip(words, self._embed(words), strict=True))
+            similarity = np.stack([by_word[w] for w in topic_words]) @ np.stack([by_word[w] for w in vocab]).T
         for cand, s_words in zip(candidates, sentence_words, strict=True):
             cand.figures = quantities(cand.text)
             cand.part_scores, cand.part_ok, cand.part_typed = [], [], []
+            columns = [column[w] for w in s_words.words]
+            # The best similarity of each topic word to any word of this sentence.
+            nearest = similarity[:, columns].max(axis=1).tolist() if columns else [0.0] * len(topic_words)
             best: tuple[float, float, float, float, float, bool] | None = None
             for part in parts:
-                matched = {w for w in part.weights if any(words_match(w, s) for s in s_words)}
+                matched = {w for w in part.weights if s_words.has(w)}
                 total = sum(part.weights.values())
                 # The gate may use the context-bearing query; ranking uses the question alone, so
                 # a follow-up prefers new information over what answered the earlier question.
                 cosine = max(float(cand.vector @ q) for q in part.vectors)
                 own_cosine = float(cand.vector @ part.vectors[0])
                 coverage = sum(part.weights[w] for w in matched) / total if total else 0.0
-                soft = [
-                    1.0 if w in matched else _best_similarity(word_vec[w], [word_vec[x] for x in s_words])
-                    for w in part.topic
-                ]
+                soft = [1.0 if w in matched else nearest[row[w]] for w in part.topic]
                 soft_topic = sum(soft) / len(soft) if soft else 1.0
                 lexical_topic = [w for w in part.topic if w not in _FUNCTION_WORDS]
                 stated = sum(1 for w in lexical_topic if w in matched)

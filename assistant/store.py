@@ -191,13 +191,13 @@ class ChromaStore:
 
     def dense_search(self, query: str, k: int) -> list[Hit]:
         """The k chunks nearest to `query` by cosine similarity, best first."""
-        total = self._chunks.count()
-        if total == 0 or k <= 0:
+        if k <= 0:
             return []
         vector = self._embeddings.embed_query(query)
+        # Chroma returns fewer than n_results when the collection holds fewer (none when empty).
         result = self._chunks.query(
             query_embeddings=[vector],
-            n_results=min(k, total),
+            n_results=k,
             include=["documents", "metadatas", "distances"],
         )
         hits: list[Hit] = []

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
 import types
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -64,7 +67,7 @@ def test_invoke_stream_and_batch_agree(chain: CitelineChain) -> None:
     for other in (from_dict, final, batched[0]):
         assert other.text == invoked.text and other.citations == invoked.citations
     assert batched[1].refused
-    assert set(invoked.timings_ms) == {"retrieval", "answer", "total"}
+    assert set(invoked.timings_ms) == {"queue", "retrieval", "answer", "total"}
     assert invoked.timings_ms["total"] >= invoked.timings_ms["retrieval"]
     assert invoked.hits and len(invoked.hits) <= Settings().retrieval_k
 
@@ -102,6 +105,48 @@ def test_stream_delegates_to_a_streaming_answerer_and_finishes_its_answer(
     assert len(items) == 3 and isinstance(final, Answer) and final.text == "Final [1]"
     assert final.citations[0].url == "https://site.test/help/a%20b.md"
     assert final.hits and {"retrieval", "answer", "total"} <= set(final.timings_ms)
+
+
+class _SlowAnswerer(_ScriptedStreamer):
+    """Takes a while to answer and records how many answers were being computed at once."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def answer(self, question: Question, hits: Sequence[Hit]) -> Answer:
+        with self._lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        time.sleep(0.05)
+        with self._lock:
+            self.running -= 1
+        return super().answer(question, hits)
+
+
+def test_at_most_max_concurrent_answers_are_computed_at_once(keyword_index: InMemoryIndex) -> None:
+    slow = _SlowAnswerer()
+    settings = Settings(max_concurrent_answers=2)
+    chain = build_chain(settings, keyword_index, keyword_index.embeddings, answerer=slow)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(chain.invoke, [QUESTION] * 6))
+    assert all(a.text == "Final [1]" for a in answers)
+    assert slow.peak == 2
+    # Those that waited for a slot say so, and their total includes the wait.
+    waited = [a for a in answers if a.timings_ms["queue"] >= 40]
+    assert len(waited) >= 2 and all(a.timings_ms["total"] >= a.timings_ms["queue"] for a in waited)
+
+
+def test_an_abandoned_stream_gives_its_slot_back(keyword_index: InMemoryIndex) -> None:
+    chain = build_chain(
+        Settings(max_concurrent_answers=1), keyword_index, keyword_index.embeddings, answerer=_ScriptedStreamer()
+    )
+    stream = chain.stream("Anything about Grok?")
+    assert next(stream) == AnswerDelta("Draft ")
+    stream.close()  # a client that disconnects mid-answer
+    answer = ThreadPoolExecutor(max_workers=1).submit(chain.invoke, QUESTION).result(timeout=5)
+    assert answer.text == "Final [1]"
 
 
 class _Condenser(_ScriptedStreamer):
