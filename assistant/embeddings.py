@@ -83,6 +83,7 @@ class BundledMiniLM(Embeddings):
 
         # transformers draws a "Loading weights" bar on stderr at every start; it is noise in a CLI.
         hf_logging.disable_progress_bar()
+        _single_threaded_blas()
         path = bundled_model_path()
         log.info("loading embedding model from %s", path)
         return HuggingFaceEmbeddings(
@@ -160,6 +161,19 @@ class BundledMiniLM(Embeddings):
         # The same encode settings as documents (langchain-huggingface's embed_query uses
         # encode_kwargs when no query_encode_kwargs are set), so it joins combined batches.
         return tuple(self._encode([text])[0])
+
+
+def _single_threaded_blas() -> None:
+    """numpy's BLAS on one thread, for the life of the process.
+
+    After a matrix product, OpenBLAS's worker threads keep spinning on the cores torch needs
+    next: on 2 cores a query encode went from ~13 ms to ~130 ms after the answerer's word
+    similarity matrix (seed warm ask p95 50 -> 140 ms). The matrices here are small; one
+    thread loses nothing.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")  # a plain call: the limit stays in place
 
 
 def build_embeddings(batch_size: int = 64) -> BundledMiniLM:

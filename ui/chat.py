@@ -370,5 +370,6 @@ def build_chat(chain: Any, settings: Settings, feedback: FeedbackStore | None = 
         # Gradio's own trash button on the chatbot must forget the history too.
         chatbot.clear(reset, inputs=None, outputs=reset_outputs, api_visibility="private")
         gr.api(handlers.ask, api_name="ask")
-    demo.queue(default_concurrency_limit=4)
+    # The chain itself computes at most max_concurrent_answers at once; the queue matches it.
+    demo.queue(default_concurrency_limit=settings.max_concurrent_answers)
     return demo
