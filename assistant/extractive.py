@@ -11,8 +11,9 @@ each part is scored on its own and gets its best sentence. Per part and sentence
 * ``cosine``: the embedder's cosine between the part and the sentence (for a follow-up, the
   better of the question alone and the question plus the previous question).
 * ``coverage``: the weighted share of the question's content words the sentence contains.
-  Words match when equal or sharing a long prefix (a stemmer stand-in: "children"/"child";
-  no stemmer package is installed). Names count double.
+  Words match when they share a Snowball stem ("committed"/"commitment"), or a long prefix
+  ("children"/"child", which the stemmer keeps apart); a hyphenated word also states its parts
+  ("child-rights" states "rights"). Names count double.
 * ``soft_topic``: for the topic words (content words that are not names), 1 for a lexical
   match, else the best word-embedding similarity to a word of the sentence ("pictures" ~
   "images"). This is what refuses near misses: "What fine did Malaysia impose on xAI?"
@@ -24,6 +25,9 @@ each part is scored on its own and gets its best sentence. Per part and sentence
   a figure for "how many", a name the question does not already contain for "who"/"which".
   A capitalised first word counts as a name only when the retrieved text never uses it in
   lower case ("Global privacy ..." is not a name; "France banned ..." is).
+
+A figure or year the question names ("... in 2025?") must be stated in the sentence or next to
+it (its neighbours, the document title): a sentence about 2022-2024 does not answer for 2025.
 
 A sentence supports a part when it is typed and either its cosine is very high
 (`STRONG_COSINE`), or cosine and soft topic coverage clear their minimums and the evidence
@@ -55,7 +59,7 @@ from functools import lru_cache
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.retrieval import BM25_STOPWORDS, looks_like_follow_up, retrieval_query
+from assistant.retrieval import BM25_STOPWORDS, looks_like_follow_up, retrieval_query, stem
 from assistant.sentences import sentence_spans
 from assistant.types import CONFLICT_NOTE, REFUSAL_TEXT, Answer, AnswerDelta, Citation, Hit, Question
 
@@ -331,10 +335,11 @@ class _Words:
     words: tuple[str, ...]
     exact: frozenset[str]
     by_prefix: dict[str, tuple[str, ...]]
+    stems: frozenset[str]
 
     def has(self, word: str) -> bool:
-        """Whether the sentence holds `word` or a word of the same stem (`words_match`)."""
-        if word in self.exact:
+        """Whether the sentence holds `word` or a word of the same stem (Snowball, or `words_match`)."""
+        if word in self.exact or stem(word) in self.stems:
             return True
         # words_match needs a common prefix of at least 4 letters: only those words can match.
         return any(words_match(word, w) for w in self.by_prefix.get(word[:4], ()))
@@ -342,11 +347,15 @@ class _Words:
 
 @lru_cache(maxsize=8192)
 def _sentence_words(text: str) -> _Words:
-    words = tuple(sorted(set(content_words(text))))
+    found = set(content_words(text))
+    # A hyphenated word also states its parts: "child-rights impact checks" is about rights.
+    found |= {part for w in found if "-" in w for part in w.split("-") if len(part) > 1 and part not in _STOPWORDS}
+    words = tuple(sorted(found))
     by_prefix: dict[str, list[str]] = {}
     for w in words:
         by_prefix.setdefault(w[:4], []).append(w)
-    return _Words(words, frozenset(words), {k: tuple(v) for k, v in by_prefix.items()})
+    stems = frozenset(stem(w) for w in words)
+    return _Words(words, frozenset(words), {k: tuple(v) for k, v in by_prefix.items()}, stems)
 
 
 @dataclass
@@ -358,6 +367,9 @@ class _Part:
     names: set[str]
     topic: list[str]
     answer_type: str | None
+    #: The part's own names (not the history's): each one the retrieved text knows must be
+    #: stated in or next to a supporting sentence.
+    own_names: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -369,6 +381,7 @@ class _Candidate:
     start: int
     end: int
     vector: np.ndarray
+    context: str = ""
     cosine: float = 0.0
     coverage: float = 0.0
     topic_coverage: float = 0.0
@@ -439,10 +452,11 @@ class ExtractiveAnswerer:
 
     def _candidates(self, hits: Sequence[Hit]) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()
-        found: list[tuple[Hit, int, int]] = []
+        found: list[tuple[Hit, int, int, str]] = []
         for hit in hits:
             chunk = hit.chunk
-            for s, e in split_sentences(chunk.text):
+            spans = split_sentences(chunk.text)
+            for j, (s, e) in enumerate(spans):
                 start = chunk.start + s
                 # Overlapping chunks repeat sentences; keep each document position once.
                 if (
@@ -452,12 +466,15 @@ class ExtractiveAnswerer:
                 ):
                     continue
                 seen.add((chunk.doc_id, start))
-                found.append((hit, s, e))
-        vectors = self._embed([h.chunk.text[s:e] for h, s, e in found])
+                # What the sentence is about may be said next to it: its neighbours and the title.
+                before = spans[j - 1][0] if j > 0 else s
+                after = spans[j + 1][1] if j + 1 < len(spans) else e
+                found.append((hit, s, e, f"{chunk.title}\n{chunk.text[before:after]}"))
+        vectors = self._embed([h.chunk.text[s:e] for h, s, e, _ in found])
         return [
             _Candidate(h.chunk.doc_id, h.chunk.title, h.chunk.source, h.chunk.text[s:e],
-                       h.chunk.start + s, h.chunk.start + e, vec)
-            for (h, s, e), vec in zip(found, vectors, strict=True)
+                       h.chunk.start + s, h.chunk.start + e, vec, context=context)
+            for (h, s, e, context), vec in zip(found, vectors, strict=True)
         ]  # fmt: skip
 
     def _unit(self, vector: list[float]) -> np.ndarray:
@@ -487,6 +504,7 @@ class ExtractiveAnswerer:
                     names=names | {w for w in history_words if w in _names(question.history[-1])},
                     topic=[w for w in words if w not in names and w not in _TYPE_WORDS],
                     answer_type=answer_type(piece),
+                    own_names={n for n in names if len(n) > 1},
                 )
             )
         return parts
@@ -506,15 +524,22 @@ class ExtractiveAnswerer:
             words = topic_words + [w for w in vocab if w not in row]
             by_word = dict(zip(words, self._embed(words), strict=True))
             similarity = np.stack([by_word[w] for w in topic_words]) @ np.stack([by_word[w] for w in vocab]).T
-        for cand, s_words in zip(candidates, sentence_words, strict=True):
+        # A name the question gives (a country, an organisation, a year) restricts what answers it:
+        # a sentence is about that name only if the name is stated in it or next to it. A name the
+        # retrieved text never states (a paraphrase: "European Union" for "European Commission")
+        # cannot be checked and is left to the scores; a figure or year must always be stated.
+        context_words = [_sentence_words(c.context) for c in candidates]
+        required = [{n for n in part.own_names if any(ch.isdigit() for ch in n)} for part in parts]
+        for cand, s_words, c_words in zip(candidates, sentence_words, context_words, strict=True):
             cand.figures = quantities(cand.text)
             cand.part_scores, cand.part_ok, cand.part_typed = [], [], []
             columns = [column[w] for w in s_words.words]
             # The best similarity of each topic word to any word of this sentence.
             nearest = similarity[:, columns].max(axis=1).tolist() if columns else [0.0] * len(topic_words)
             best: tuple[float, float, float, float, float, bool] | None = None
-            for part in parts:
+            for part, names in zip(parts, required, strict=True):
                 matched = {w for w in part.weights if s_words.has(w)}
+                anchored = all(c_words.has(n) for n in names)
                 total = sum(part.weights.values())
                 # The gate may use the context-bearing query; ranking uses the question alone, so
                 # a follow-up prefers new information over what answered the earlier question.
@@ -529,14 +554,18 @@ class ExtractiveAnswerer:
                 typed = has_answer_type(cand.text, part.answer_type, part.names, cand.figures, common)
                 score = own_cosine + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic
                 evidence = cosine + SOFT_TOPIC_WEIGHT * soft_topic + LEXICAL_EVIDENCE_WEIGHT * topic_coverage
-                ok = typed and (
-                    cosine >= self.strong_cosine
-                    or (
-                        cosine >= self.min_cosine
-                        and soft_topic >= self.min_soft_topic
-                        and evidence >= self.min_evidence
+                ok = (
+                    typed
+                    and anchored
+                    and (
+                        cosine >= self.strong_cosine
+                        or (
+                            cosine >= self.min_cosine
+                            and soft_topic >= self.min_soft_topic
+                            and evidence >= self.min_evidence
+                        )
+                        or (stated >= MIN_LEXICAL_MATCHES and topic_coverage >= MIN_LEXICAL_SHARE)
                     )
-                    or (stated >= MIN_LEXICAL_MATCHES and topic_coverage >= MIN_LEXICAL_SHARE)
                 )
                 cand.part_scores.append(score)
                 cand.part_ok.append(ok)

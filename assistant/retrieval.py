@@ -16,9 +16,11 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import bm25s
 import numpy as np
+import Stemmer
 
 from assistant.types import Chunk, ChunkIndex, Hit, Question
 
@@ -61,10 +63,31 @@ _SHORT_QUESTION_WORDS = 3
 _FOLLOW_UP_CONTEXT = 2
 
 
+_STEMMER = Stemmer.Stemmer("english")
+_STEMMER_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) stem of a lowercased word: "committed" and "commitment" -> "commit"."""
+    with _STEMMER_LOCK:  # a PyStemmer object is not safe to share between threads
+        return str(_STEMMER.stemWord(word))
+
+
+def stem_words(words: list[str]) -> list[str]:
+    """`stem` of each word."""
+    return [stem(w) for w in words]
+
+
 def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lowercased word tokens without stopwords (no stemmer: PyStemmer is not installed)."""
+    """Lowercased, stemmed word tokens without stopwords ("installing" and "installed" match)."""
     return bm25s.tokenize(
-        list(texts), lower=True, stopwords=list(BM25_STOPWORDS), return_ids=False, show_progress=False
+        list(texts),
+        lower=True,
+        stopwords=list(BM25_STOPWORDS),
+        stemmer=stem_words,
+        return_ids=False,
+        show_progress=False,
     )
 
 

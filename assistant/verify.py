@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.retrieval import stem
 from assistant.sentences import sentence_spans as split_spans
 from assistant.sentences import sentences
 from assistant.types import REFUSAL_TEXT, Chunk, Citation
@@ -50,9 +51,6 @@ LEXICAL_FLOOR = 0.3
 COSINE_SUPPORT = 0.6
 #: A claim needs this many content words: "PWNED [1]" is not a statement a source can back.
 MIN_CONTENT_WORDS = 2
-#: Truncation stemming: words compared on their first STEM_CHARS characters, so that
-#: "regulators"/"regulator" and "criminalize"/"criminalizing" match without a stemmer.
-STEM_CHARS = 6
 
 _STOP = frozenset(
     """a about above after again against all also am an and any are as at be because been before
@@ -163,8 +161,9 @@ def _words(text: str) -> list[str]:
 
 
 def content_stems(text: str) -> set[str]:
-    """Content words of `text`, lowercased and truncation-stemmed (stopwords removed)."""
-    return {w[:STEM_CHARS] for w in _words(text) if w not in _STOP and (len(w) > 1 or w.isdigit())}
+    """Content words of `text`, lowercased and Snowball-stemmed, stopwords removed: "regulators" and
+    "regulator", "criminalize" and "criminalizing" match (the stemmer retrieval uses)."""
+    return {stem(w) for w in _words(text) if w not in _STOP and (len(w) > 1 or w.isdigit())}
 
 
 def anchors(sentence: str) -> set[str]:

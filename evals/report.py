@@ -4,7 +4,8 @@
 `<reports_dir>/latest/` (retrieval-only runs use `latest-retrieval/`, so a quick tuning run
 never becomes the baseline of a full one). Before writing, the previous `latest` report is
 loaded and compared: a metric that dropped by more than `EPSILON`, or a case that passed
-before and fails now, is a regression.
+before and fails now, is a regression. Metrics are compared only when both runs ran the same
+cases (averages over other cases measure something else); cases both ran are always compared.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class Comparison:
     dropped: list[str] = field(default_factory=list)  # regression messages for metrics
     newly_failing: list[str] = field(default_factory=list)  # case ids
     newly_passing: list[str] = field(default_factory=list)
+    #: Set when the previous report ran other cases: its metrics measured something else.
+    different_cases: str | None = None
 
     @property
     def regressed(self) -> bool:
@@ -79,6 +82,16 @@ def compare(report: EvalReport, previous: Mapping[str, Any], epsilon: float = EP
     """Compare `report` with a previous report's JSON; latency is shown but never a regression."""
     result = Comparison(str(previous.get("created", "?")))
     before: Mapping[str, Any] = previous.get("metrics", {})
+    ids_before = {c["id"] for c in previous.get("cases", []) if "id" in c}
+    ids_now = {c.id for c in report.cases}
+    if ids_before != ids_now:
+        # Another case file (or an edited one): averages over other cases are not comparable.
+        # Cases both runs have are still compared one by one.
+        result.different_cases = (
+            f"the previous report ({result.previous_created}) ran other cases "
+            f"({len(ids_before & ids_now)} of these {len(ids_now)} in common): metrics not compared"
+        )
+        before = {}
     for key, now in report.metrics.items():
         then = before.get(key)
         if now is None or not isinstance(then, int | float):
@@ -124,6 +137,8 @@ def summary_lines(report: EvalReport, comparison: Comparison | None = None) -> l
             lines.append(f"  REGRESSION: {message}")
         if comparison.newly_failing:
             lines.append(f"  REGRESSION: now failing: {', '.join(comparison.newly_failing)}")
+        if comparison.different_cases:
+            lines.append(f"  note: {comparison.different_cases}")
         if not comparison.regressed:
             lines.append(f"  no regressions against {comparison.previous_created}")
     return lines
@@ -163,6 +178,7 @@ def render_markdown(report: EvalReport, comparison: Comparison | None = None) ->
         out += [f"- REGRESSION: {_md(msg)}" for msg in comparison.dropped]
         out += [f"- REGRESSION: now failing: {_md(cid)}" for cid in comparison.newly_failing]
         out += [f"- fixed: {_md(cid)}" for cid in comparison.newly_passing]
+        out += [f"- note: {_md(comparison.different_cases)}"] if comparison.different_cases else []
         if not comparison.regressed:
             out.append("- no regressions")
     if report.warnings:
@@ -273,6 +289,7 @@ def render_html(report: EvalReport, comparison: Comparison | None = None) -> str
         items = [f'<li class="reg">REGRESSION: {_e(msg)}</li>' for msg in comparison.dropped]
         items += [f'<li class="reg">REGRESSION: now failing: {_e(cid)}</li>' for cid in comparison.newly_failing]
         items += [f"<li>fixed: {_e(cid)}</li>" for cid in comparison.newly_passing]
+        items += [f"<li>note: {_e(comparison.different_cases)}</li>"] if comparison.different_cases else []
         regressions = (
             f"<h2>Compared with {_e(comparison.previous_created)}</h2><ul>"
             + ("".join(items) or "<li>no regressions</li>")
@@ -334,6 +351,7 @@ def write_reports(report: EvalReport, reports_dir: Path) -> tuple[ReportPaths, C
         data["comparison"] = {
             "previous_created": comparison.previous_created,
             "deltas": comparison.deltas,
+            "different_cases": comparison.different_cases,
             "dropped": comparison.dropped,
             "newly_failing": comparison.newly_failing,
             "newly_passing": comparison.newly_passing,

@@ -82,6 +82,35 @@ def test_a_typed_sentence_stating_the_question_topic_words_answers_despite_a_low
     assert ask(index, ExtractiveAnswerer(KeywordEmbeddings(dim=256)), "When was the charter released?").refused
 
 
+_BURGLARIES = "Police said the city recorded 300 burglaries in 2024, up from 250 in 2023.\n"
+
+
+def test_a_year_or_figure_in_the_question_must_be_stated_by_the_answer() -> None:
+    index = InMemoryIndex([make_document("police.txt", _BURGLARIES)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
+    answer = ask(index, answerer, "How many burglaries did the city record in 2024?")
+    assert not answer.refused and "300 burglaries" in answer.text
+    # The same sentence, another year: it does not say, so the answer is a refusal, not 300.
+    assert ask(index, answerer, "How many burglaries did the city record in 2025?").refused
+
+
+_PLEDGE = (
+    "After months of debate on parking, noise, gardens, pets, recycling, street lighting, fences and "
+    "bins with residents of the mill district, the harbour quarter and the river flats, the council "
+    "signed a commitment to child-rights on May 4.\n"
+)
+
+
+def test_question_words_match_other_forms_and_parts_of_hyphenated_words() -> None:
+    words = extractive._sentence_words(_PLEDGE.strip())
+    assert words.has("committed") and words.has("commitments")  # Snowball stems: commit
+    assert words.has("rights") and words.has("child")  # parts of "child-rights"
+    assert not words.has("community") and not words.has("commute")
+    index = InMemoryIndex([make_document("pledge.txt", _PLEDGE)], KeywordEmbeddings(dim=256))
+    answer = ask(index, ExtractiveAnswerer(KeywordEmbeddings(dim=256)), "When was the council committed to rights?")
+    assert not answer.refused and "May 4" in answer.text
+
+
 def test_answer_cites_verbatim_quotes_at_stored_offsets(keyword_index: InMemoryIndex) -> None:
     answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256), max_sentences=3)
     answer = ask(

@@ -78,6 +78,20 @@ def test_retrieval_only_runs_do_not_become_the_baseline_of_full_runs(tmp_path: P
     assert full is not None and not full.regressed
 
 
+def test_a_run_over_other_cases_compares_no_metrics_but_still_shared_cases(tmp_path: Path) -> None:
+    write_reports(_report(answer_of(("unicef", S_COUNT))), tmp_path)
+    # Only the absent-topic case, answered wrongly: its average is not comparable with two cases'.
+    only_bread = run_eval(
+        fake_chain({ABSENT.question: answer_of(("unicef", S_COUNT))}), FakeIndex(), [ABSENT], progress=False
+    )
+    _, comparison = write_reports(only_bread, tmp_path)
+    assert comparison is not None
+    assert comparison.dropped == [] and comparison.deltas == {}
+    assert comparison.newly_failing == ["bread"]  # the case both runs ran is still compared
+    lines = summary_lines(only_bread, comparison)
+    assert any(line.startswith("  note: the previous report") and "1 of these 1 in common" in line for line in lines)
+
+
 class _NoHits:
     def retrieve(self, question: object) -> list[object]:
         return []
