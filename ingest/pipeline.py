@@ -125,9 +125,10 @@ _RECORD_BATCH = 32
 class _Writer:
     """Embeds and writes chunks in bounded batches; writes each document record after its last chunk.
 
-    A record is written only once all its chunks are stored, so an interrupted ingest redoes that
-    file next time (its stored chunks are found by id, not embedded again). Records wait in a
-    small buffer and are written together.
+    A batch is written to the store on a writer thread while the next batch is embedded (at most
+    one write in flight, so memory stays bounded). A record is written only once all its chunks
+    are stored, so an interrupted ingest redoes that file next time (its stored chunks are found
+    by id, not embedded again). Records wait in a small buffer and are written together.
     """
 
     def __init__(
@@ -138,6 +139,8 @@ class _Writer:
         self.pending: list[Chunk] = []
         self.waiting: list[tuple[Document, int]] = []  # (document, its chunk count), chunks not all stored
         self.ready: list[tuple[Document, int]] = []  # all chunks stored, record not yet written
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeline-write")
+        self._in_flight: tuple[list[Chunk], Future[None]] | None = None
 
     def add(self, doc: Document, new_chunks: Sequence[Chunk], chunk_count: int) -> None:
         self.pending.extend(new_chunks)
@@ -150,8 +153,13 @@ class _Writer:
     def finish(self) -> None:
         while self.pending:
             self._flush(self.batch_size)
+        self._settle()
         self._collect_ready()
         self._write_records()
+
+    def close(self) -> None:
+        """Wait for a write still in flight (after an error, too) and stop the writer thread."""
+        self._pool.shutdown(wait=True)
 
     def _flush(self, size: int) -> None:
         batch, self.pending = self.pending[:size], self.pending[size:]
@@ -159,21 +167,35 @@ class _Writer:
         try:
             vectors = self.embeddings.embed_documents([c.text for c in batch])
         except Exception as exc:
+            self.pending = batch + self.pending  # not stored: their documents are not finished
+            self._settle()
+            self._collect_ready()
             self._write_records()  # documents finished before the failure are not redone
             raise IngestError(
                 f"Embedding failed after {self.report.chunks_written} chunks were saved ({exc}). "
                 "Fix the cause and run the same ingest again: it resumes where it stopped."
             ) from exc
-        self.store.put_chunks(batch, vectors)
-        self.report.chunks_written += len(batch)
-        self.bar.set_postfix(chunks=self.report.chunks_written, refresh=False)
+        self._settle()
+        self._in_flight = (batch, self._pool.submit(self.store.put_chunks, batch, vectors))
         self._collect_ready()
 
+    def _settle(self) -> None:
+        """Wait for the write in flight; its chunks count as stored only once it succeeded."""
+        if self._in_flight is None:
+            return
+        batch, future = self._in_flight
+        self._in_flight = None
+        future.result()  # a store error surfaces here, as it would have from a direct write
+        self.report.chunks_written += len(batch)
+        self.bar.set_postfix(chunks=self.report.chunks_written, refresh=False)
+
     def _collect_ready(self) -> None:
-        waiting_ids = {c.doc_id for c in self.pending}
+        unstored = {c.doc_id for c in self.pending}
+        if self._in_flight is not None:
+            unstored |= {c.doc_id for c in self._in_flight[0]}
         still: list[tuple[Document, int]] = []
         for doc, count in self.waiting:
-            if doc.doc_id in waiting_ids:
+            if doc.doc_id in unstored:
                 still.append((doc, count))
             else:
                 self.ready.append((doc, count))
@@ -299,19 +321,22 @@ def ingest_folder(
     show = progress and sys.stderr.isatty()
     with tqdm(total=len(changed), unit="doc", desc="Ingesting", file=sys.stderr, disable=not show) as bar:
         writer = _Writer(store, embeddings, batch_size, report, bar)
-        for raw, (loaded, chunks) in _prepared_in_order(changed, count_tokens, chunk_max_tokens, overlap):
-            have = existing_ids.get(doc_id_for(raw.source), set())
-            if isinstance(loaded, Skipped):
-                skip(loaded)
-                if raw.source not in stored:  # nothing to keep: drop an interrupted run's leftovers
-                    report.chunks_deleted += store.delete_chunks(have)
-                bar.update(1)
-                continue
-            wanted = {c.chunk_id for c in chunks}
-            report.chunks_deleted += store.delete_chunks(have - wanted)
-            (report.updated if raw.source in stored else report.added).append(loaded.source)
-            writer.add(loaded, [c for c in chunks if c.chunk_id not in have], len(chunks))
-        writer.finish()
+        try:
+            for raw, (loaded, chunks) in _prepared_in_order(changed, count_tokens, chunk_max_tokens, overlap):
+                have = existing_ids.get(doc_id_for(raw.source), set())
+                if isinstance(loaded, Skipped):
+                    skip(loaded)
+                    if raw.source not in stored:  # nothing to keep: drop an interrupted run's leftovers
+                        report.chunks_deleted += store.delete_chunks(have)
+                    bar.update(1)
+                    continue
+                wanted = {c.chunk_id for c in chunks}
+                report.chunks_deleted += store.delete_chunks(have - wanted)
+                (report.updated if raw.source in stored else report.added).append(loaded.source)
+                writer.add(loaded, [c for c in chunks if c.chunk_id not in have], len(chunks))
+            writer.finish()
+        finally:
+            writer.close()
 
     store.note_folder(folder.resolve())
     records = store.list_documents()

@@ -147,6 +147,37 @@ def test_interrupted_ingest_converges_on_rerun(corpus_copy: Path, settings: Sett
     assert resumed.documents_embedded == report.chunks_written == report.chunks_total - written_before_crash
 
 
+def test_a_failed_store_write_loses_nothing_and_a_rerun_converges(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Writes run on a writer thread while the next batch is embedded. Forty one-chunk files in
+    # batches of 4: document records are written 32 at a time, just as the 8th write is in
+    # flight. That write fails: its four documents must not be recorded as done.
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"note-{i:02}.txt").write_text(
+            f"Note {i}\n\nThe depot on street {i} opens at {i % 12 + 1} o'clock.\n"
+        )
+    real_put = ChromaStore.put_chunks
+    calls = {"n": 0}
+
+    def flaky_put(self: ChromaStore, *args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise RuntimeError("disk full")
+        real_put(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ChromaStore, "put_chunks", flaky_put)
+    with pytest.raises(RuntimeError, match="disk full"):
+        _ingest(folder, settings, KeywordEmbeddings())
+    monkeypatch.setattr(ChromaStore, "put_chunks", real_put)
+    _ingest(folder, settings, KeywordEmbeddings())
+    reference = settings.model_copy(update={"data_dir": tmp_path / "reference"})
+    _ingest(folder, reference, KeywordEmbeddings())
+    assert _snapshot(_store(settings, KeywordEmbeddings())) == _snapshot(_store(reference, KeywordEmbeddings()))
+
+
 def test_crash_while_rewriting_an_edited_file_converges(corpus_copy: Path, settings: Settings, tmp_path: Path) -> None:
     _ingest(corpus_copy, settings, KeywordEmbeddings())
     for path in corpus_copy.iterdir():
