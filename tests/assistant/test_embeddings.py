@@ -91,3 +91,21 @@ def test_concurrent_queries_get_the_vectors_they_would_get_alone(minilm: Bundled
         together = list(pool.map(minilm.embed_documents, [[q] for q in questions]))
     for a, t in zip(alone, together, strict=True):
         assert np.allclose(a, t[0], atol=1e-5)
+
+
+@pytest.mark.model
+def test_token_counts_are_the_encoders_own(minilm: BundledMiniLM) -> None:
+    # The chunker keeps chunks within the encoder's window by these counts: they must be the
+    # token ids the encoder itself would see, long texts included (no truncation in the count).
+    encoder_tokenizer = minilm._impl._client.tokenizer
+    texts = [
+        "",
+        "Privacy regulators issued a joint statement on February 23.",
+        "héllo wörld ✓ 𝔘 — naïve café",
+        "def f(x: int) -> list[str]: return [str(x)] * 3  # code, too",
+        "word " * 600,
+    ]
+    for text in texts:
+        expected = len(encoder_tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+        assert minilm.count_tokens(text) == expected
+    assert minilm.count_tokens("word " * 600) > 256
