@@ -367,9 +367,9 @@ class _Part:
     names: set[str]
     topic: list[str]
     answer_type: str | None
-    #: The part's own names (not the history's): each one the retrieved text knows must be
-    #: stated in or next to a supporting sentence.
-    own_names: set[str] = field(default_factory=set)
+    #: Figures and years the part itself names ("2025"; not the history's): a supporting
+    #: sentence must state each one, in it or next to it.
+    figures_named: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -504,7 +504,7 @@ class ExtractiveAnswerer:
                     names=names | {w for w in history_words if w in _names(question.history[-1])},
                     topic=[w for w in words if w not in names and w not in _TYPE_WORDS],
                     answer_type=answer_type(piece),
-                    own_names={n for n in names if len(n) > 1},
+                    figures_named={n for n in names if len(n) > 1 and any(ch.isdigit() for ch in n)},
                 )
             )
         return parts
@@ -524,22 +524,20 @@ class ExtractiveAnswerer:
             words = topic_words + [w for w in vocab if w not in row]
             by_word = dict(zip(words, self._embed(words), strict=True))
             similarity = np.stack([by_word[w] for w in topic_words]) @ np.stack([by_word[w] for w in vocab]).T
-        # A name the question gives (a country, an organisation, a year) restricts what answers it:
-        # a sentence is about that name only if the name is stated in it or next to it. A name the
-        # retrieved text never states (a paraphrase: "European Union" for "European Commission")
-        # cannot be checked and is left to the scores; a figure or year must always be stated.
-        context_words = [_sentence_words(c.context) for c in candidates]
-        required = [{n for n in part.own_names if any(ch.isdigit() for ch in n)} for part in parts]
-        for cand, s_words, c_words in zip(candidates, sentence_words, context_words, strict=True):
+        # A figure or year the question names restricts what answers it ("... in 2025?"): only a
+        # sentence stating it, in it or next to it, does. Most questions name none: skip the work.
+        needs_context = any(part.figures_named for part in parts)
+        for cand, s_words in zip(candidates, sentence_words, strict=True):
+            c_words = _sentence_words(cand.context) if needs_context else s_words
             cand.figures = quantities(cand.text)
             cand.part_scores, cand.part_ok, cand.part_typed = [], [], []
             columns = [column[w] for w in s_words.words]
             # The best similarity of each topic word to any word of this sentence.
             nearest = similarity[:, columns].max(axis=1).tolist() if columns else [0.0] * len(topic_words)
             best: tuple[float, float, float, float, float, bool] | None = None
-            for part, names in zip(parts, required, strict=True):
+            for part in parts:
                 matched = {w for w in part.weights if s_words.has(w)}
-                anchored = all(c_words.has(n) for n in names)
+                anchored = all(c_words.has(n) for n in part.figures_named)
                 total = sum(part.weights.values())
                 # The gate may use the context-bearing query; ranking uses the question alone, so
                 # a follow-up prefers new information over what answered the earlier question.
