@@ -22,12 +22,16 @@ each part is scored on its own and gets its best sentence. Per part and sentence
   modals) left out, that the sentence contains verbatim or by stem. A near miss names the
   question's entities but not its topic, so this stays near zero for it.
 * ``typed``: the sentence holds the kind of answer asked for: a date for "when"/"what day",
-  a figure for "how many", a name the question does not already contain for "who"/"which".
+  a figure for "how many", a stretch of time ("six weeks", "until March") or a figure for
+  "how long", a name the question does not already contain for "who"/"which".
   A capitalised first word counts as a name only when the retrieved text never uses it in
   lower case ("Global privacy ..." is not a name; "France banned ..." is).
 
 A figure or year the question names ("... in 2025?") must be stated in the sentence or next to
 it (its neighbours, the document title): a sentence about 2022-2024 does not answer for 2025.
+Likewise the names that scope a "how many"/"how long" question ("How many children did UNICEF
+survey in the Philippines?") must be stated there, or a word close to them by word embedding
+(`NEAR_NAME_COSINE`: "UK" for "British"): a total across 11 nations is not the Philippines' figure.
 
 A sentence supports a part when it is typed and either its cosine is very high
 (`STRONG_COSINE`), or cosine and soft topic coverage clear their minimums and the evidence
@@ -95,6 +99,9 @@ MIN_SOFT_TOPIC = 0.5
 MIN_EVIDENCE = 0.8
 #: A cosine this high supports a sentence of the right answer type without shared topic words.
 STRONG_COSINE = 0.75
+#: A word this close (word-embedding cosine) to a name the question scopes a figure by stands
+#: for it ("UK" for "British" 0.74; "nations" for "Philippines" 0.43 does not).
+NEAR_NAME_COSINE = 0.6
 #: Sentences scoring within this margin of the best one are added to the answer.
 SCORE_MARGIN = 0.12
 #: Two sentences this similar (cosine) are about the same thing: redundant, or a conflict.
@@ -116,6 +123,14 @@ _MULTIPLIER = re.compile(r"\b\w+fold\b|\b(?:twice|double[sd]?|triple[sd]?|half)\
 # Question words that ask for a date or a quantity; a sentence without one cannot answer.
 _ASKS_DATE = re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time)\b|\bbetween which\b", re.I)
 _ASKS_QUANTITY = re.compile(r"\bhow (many|much|sharply|big|large)\b|\b(number|percentage|amount) of\b", re.I)
+_ASKS_DURATION = re.compile(r"\bhow long\b", re.I)
+#: A stretch of time ("two weeks", "several months", "since March", "until 2027").
+_DURATION = re.compile(
+    r"\b(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few|many|\d+(?:\.\d+)?)"
+    r"\s+(?:more\s+|full\s+|whole\s+)?(?:seconds?|minutes?|hours?|days?|weeks?|fortnights?|months?|years?|decades?)\b"
+    r"|\b(?:since|until|till)\b",
+    re.I,
+)
 _ASKS_NAME = re.compile(r"^\s*who\b|\bwhich\b|\bnames? of\b|\bwho\s+(is|was|are|were)\b", re.I)
 _QUESTION_JOIN = re.compile(r",?\s+and\s+(?=(?:on |in |at |from |for )?(?:what|which|who|when|where|how)\b)|;\s*", re.I)
 #: Job titles written in capitals are roles asked about, not names the question already knows.
@@ -264,7 +279,10 @@ def split_question(question: str) -> list[str]:
 
 
 def answer_type(question: str) -> str | None:
-    """What kind of answer the question asks for: "date", "quantity", "name" or None (anything)."""
+    """What kind of answer the question asks for: "date", "duration", "quantity", "name" or None
+    (anything)."""
+    if _ASKS_DURATION.search(question):
+        return "duration"
     if _ASKS_DATE.search(question):
         return "date"
     if _ASKS_QUANTITY.search(question):
@@ -301,6 +319,8 @@ def has_answer_type(
         return bool(_DATE.search(sentence))
     if kind == "quantity":
         return bool(figures) or bool(_MULTIPLIER.search(sentence))
+    if kind == "duration":
+        return bool(figures) or bool(_DURATION.search(sentence))
     if kind == "name":
         known_parts = set(known) | {part for name in known for part in name.split("-")}
         for i, raw in enumerate(_WORD.findall(sentence)):
@@ -370,6 +390,10 @@ class _Part:
     #: Figures and years the part itself names ("2025"; not the history's): a supporting
     #: sentence must state each one, in it or next to it.
     figures_named: set[str] = field(default_factory=set)
+    #: Names that scope the figure a "how many" part asks for ("... in the Philippines?"): a
+    #: supporting sentence must state each one, or a word close to it ("UK" for "British"),
+    #: in it or next to it.
+    scoping_names: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -484,7 +508,7 @@ class ExtractiveAnswerer:
 
     def _parts(self, question: Question) -> list[_Part]:
         text = question.question
-        follow_up = bool(question.history) and looks_like_follow_up(text)
+        follow_up = bool(question.history) and looks_like_follow_up(text, question.history)
         context = retrieval_query(question, self.max_history) if follow_up else None
         history_words = content_words(question.history[-1]) if follow_up else []
         parts = []
@@ -505,6 +529,11 @@ class ExtractiveAnswerer:
                     topic=[w for w in words if w not in names and w not in _TYPE_WORDS],
                     answer_type=answer_type(piece),
                     figures_named={n for n in names if len(n) > 1 and any(ch.isdigit() for ch in n)},
+                    scoping_names=(
+                        {n for n in names if not any(ch.isdigit() for ch in n)}
+                        if answer_type(piece) in ("quantity", "duration")
+                        else set()
+                    ),
                 )
             )
         return parts
@@ -526,7 +555,8 @@ class ExtractiveAnswerer:
             similarity = np.stack([by_word[w] for w in topic_words]) @ np.stack([by_word[w] for w in vocab]).T
         # A figure or year the question names restricts what answers it ("... in 2025?"): only a
         # sentence stating it, in it or next to it, does. Most questions name none: skip the work.
-        needs_context = any(part.figures_named for part in parts)
+        needs_context = any(part.figures_named or part.scoping_names for part in parts)
+        near_names = self._near_names(parts, candidates) if any(p.scoping_names for p in parts) else {}
         for cand, s_words in zip(candidates, sentence_words, strict=True):
             c_words = _sentence_words(cand.context) if needs_context else s_words
             cand.figures = quantities(cand.text)
@@ -537,7 +567,10 @@ class ExtractiveAnswerer:
             best: tuple[float, float, float, float, float, bool] | None = None
             for part in parts:
                 matched = {w for w in part.weights if s_words.has(w)}
-                anchored = all(c_words.has(n) for n in part.figures_named)
+                anchored = all(c_words.has(n) for n in part.figures_named) and all(
+                    c_words.has(n) or not near_names.get(n, frozenset()).isdisjoint(c_words.exact)
+                    for n in part.scoping_names
+                )
                 total = sum(part.weights.values())
                 # The gate may use the context-bearing query; ranking uses the question alone, so
                 # a follow-up prefers new information over what answered the earlier question.
@@ -573,6 +606,19 @@ class ExtractiveAnswerer:
             if best is not None:
                 cand.score, cand.cosine, cand.coverage, cand.soft_topic, cand.topic_coverage, cand.typed = best
         return parts
+
+    def _near_names(self, parts: list[_Part], candidates: list[_Candidate]) -> dict[str, frozenset[str]]:
+        """For each scoping name, the words of the candidates' contexts close to it (word cosine)."""
+        names = sorted({n for p in parts for n in p.scoping_names})
+        vocab = sorted({w for c in candidates for w in _sentence_words(c.context).words})
+        if not names or not vocab:
+            return {}
+        vectors = self._embed(names + vocab)
+        sims = np.stack(vectors[: len(names)]) @ np.stack(vectors[len(names) :]).T
+        return {
+            n: frozenset(w for w, sim in zip(vocab, row, strict=True) if sim >= NEAR_NAME_COSINE)
+            for n, row in zip(names, sims.tolist(), strict=True)
+        }
 
     def _select(self, candidates: list[_Candidate], parts: list[_Part]) -> tuple[list[_Candidate], bool]:
         """The sentences to cite, and whether two of them conflict (figures, for "how many" questions)."""

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import bm25s
 import numpy as np
@@ -91,13 +92,19 @@ def bm25_tokenize(texts: Sequence[str]) -> list[list[str]]:
     )
 
 
-def looks_like_follow_up(question: str) -> bool:
-    """True when the question refers back (that, it, they, ...) or is too short to stand alone."""
+def looks_like_follow_up(question: str, history: Sequence[str] = ()) -> bool:
+    """True when the question refers back (that, it, they, ...), is too short to stand alone, or
+    names with "the" something the previous question was about ("How many countries did the
+    research cover?" after "What did UNICEF's research find?")."""
     words = [w.lower().strip("'’") for w in _WORD.findall(question)]
     if any(w in _FOLLOW_UP_WORDS for w in words):
         return True
     for i, w in enumerate(words):
         if w in _POSSESSIVES and all(x in BM25_STOPWORDS for x in words[:i]):
+            return True
+    if history:
+        earlier = {stem(w.lower()) for w in _WORD.findall(history[-1]) if w.lower() not in BM25_STOPWORDS}
+        if any(w == "the" and stem(nxt) in earlier for w, nxt in pairwise(words)):
             return True
     topic_words = [w for w in words if w not in BM25_STOPWORDS]
     return len(topic_words) <= _SHORT_QUESTION_WORDS - 1
@@ -106,7 +113,7 @@ def looks_like_follow_up(question: str) -> bool:
 def retrieval_query(question: Question, max_history: int) -> str:
     """The text retrieval searches with: the question, plus recent history for follow-ups."""
     history = [h.strip() for h in question.history[-max_history:] if h.strip()] if max_history > 0 else []
-    if not history or not looks_like_follow_up(question.question):
+    if not history or not looks_like_follow_up(question.question, history):
         return question.question
     context = history[-_FOLLOW_UP_CONTEXT:]
     return " ".join([question.question, *reversed(context)])

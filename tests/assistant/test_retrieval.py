@@ -77,6 +77,11 @@ def test_follow_up_detection_and_query() -> None:
     assert looks_like_follow_up("Between which years?")
     assert looks_like_follow_up("What did her office set out?")
     assert not looks_like_follow_up("How many children had their images manipulated into deepfakes?")
+    # "the research" names what the previous question was about; without that question it stands alone.
+    earlier = ("What did UNICEF's research find?",)
+    assert looks_like_follow_up("How many countries did the research cover?", earlier)
+    assert not looks_like_follow_up("How many countries did the research cover?")
+    assert not looks_like_follow_up("How many countries did the survey cover?", earlier)
     history = ("What did UNICEF find?", "How many children had their images manipulated?")
     q = Question("Which office led that research?", history)
     expected = "Which office led that research? " + " ".join(reversed(history))
