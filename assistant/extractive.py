@@ -42,6 +42,10 @@ repeats the question's own words: "... and released February 23, highlights ..."
 No supporting sentence: the answer is exactly `REFUSAL_TEXT`. Ranking uses
 ``cosine(question alone) + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic``.
 
+A chosen sentence that opens by referring back ("It is affectionately known as ...", "She said
+...") is quoted after the sentence before it, when that one is a full sentence: a quote should
+make sense on its own.
+
 Conflicts: for "how many" questions, a sentence from another document about the same claim
 (sentence cosine >= `SAME_CLAIM_COSINE`) stating a different figure is shown too, each
 cited, and `CONFLICT_NOTE` is added. A same-claim sentence with the same figures is an echo
@@ -340,6 +344,26 @@ def has_answer_type(
     return True
 
 
+#: A sentence opening with one of these refers back to the sentence before it.
+_REFERS_BACK = re.compile(r"^(?:It|Its|This|That|These|Those|They|Their|He|His|She|Her)\b")
+
+
+def _with_antecedents(chosen: list[_Candidate]) -> list[_Candidate]:
+    """`chosen` plus, before each sentence that opens by referring back ("It is affectionately
+    known as 'the walrus operator'"), the sentence it refers to, when that one is not chosen:
+    a quote should make sense on its own. The added sentence is quoted and cited like any other."""
+    quoted = {(c.doc_id, c.start) for c in chosen}
+    out: list[_Candidate] = []
+    for c in chosen:
+        if c.previous is not None and _REFERS_BACK.match(c.text):
+            start, end, text = c.previous
+            if (c.doc_id, start) not in quoted:
+                quoted.add((c.doc_id, start))
+                out.append(_Candidate(c.doc_id, c.title, c.source, text, start, end, c.vector))
+        out.append(c)
+    return out
+
+
 def _part_score(c: _Candidate, i: int) -> float:
     return c.part_scores[i] if c.part_ok[i] else float("-inf")
 
@@ -406,6 +430,9 @@ class _Candidate:
     end: int
     vector: np.ndarray
     context: str = ""
+    #: The sentence just before this one in its chunk (document offsets and text), when it is a
+    #: full sentence: what a sentence opening with "It"/"This"/"They" refers back to.
+    previous: tuple[int, int, str] | None = None
     cosine: float = 0.0
     coverage: float = 0.0
     topic_coverage: float = 0.0
@@ -477,11 +504,18 @@ class ExtractiveAnswerer:
     def _candidates(self, hits: Sequence[Hit]) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()
         found: list[tuple[Hit, int, int, str]] = []
+        # The full sentence before each sentence, from whichever chunk shows it (overlapping
+        # chunks start mid-document: a chunk's first sentence has its predecessor in another).
+        previous: dict[tuple[str, int], tuple[int, int, str]] = {}
         for hit in hits:
             chunk = hit.chunk
             spans = split_sentences(chunk.text)
             for j, (s, e) in enumerate(spans):
                 start = chunk.start + s
+                if j > 0 and (chunk.doc_id, start) not in previous:
+                    ps, pe = spans[j - 1]
+                    if pe - ps >= MIN_SENTENCE_CHARS and _ENDS_SENTENCE.search(chunk.text[ps:pe]):
+                        previous[(chunk.doc_id, start)] = (chunk.start + ps, chunk.start + pe, chunk.text[ps:pe])
                 # Overlapping chunks repeat sentences; keep each document position once.
                 if (
                     e - s < MIN_SENTENCE_CHARS
@@ -497,7 +531,8 @@ class ExtractiveAnswerer:
         vectors = self._embed([h.chunk.text[s:e] for h, s, e, _ in found])
         return [
             _Candidate(h.chunk.doc_id, h.chunk.title, h.chunk.source, h.chunk.text[s:e],
-                       h.chunk.start + s, h.chunk.start + e, vec, context=context)
+                       h.chunk.start + s, h.chunk.start + e, vec, context=context,
+                       previous=previous.get((h.chunk.doc_id, h.chunk.start + s)))
             for (h, s, e, context), vec in zip(found, vectors, strict=True)
         ]  # fmt: skip
 
@@ -712,6 +747,7 @@ class ExtractiveAnswerer:
             refusal = Answer(REFUSAL_TEXT, True, timings_ms={"answer": elapsed}, hits=tuple(hits))
             return refusal, [REFUSAL_TEXT]
 
+        chosen = _with_antecedents(chosen)
         # Reading order: documents by their best sentence, sentences in document order.
         doc_rank: dict[str, int] = {}
         for c in chosen:

@@ -101,6 +101,30 @@ _PLEDGE = (
 )
 
 
+_WALRUS = (
+    "Assignment expressions\n"
+    "There is new syntax := that assigns values to variables as part of a larger expression. "
+    "It is affectionately known as the walrus operator due to its resemblance to a walrus. "
+    "The walrus operator was added in Python 3.8.\n"
+)
+
+
+def test_a_quote_that_refers_back_comes_with_the_sentence_it_refers_to() -> None:
+    index = InMemoryIndex([make_document("whatsnew.txt", _WALRUS)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256), max_sentences=1)
+    answer = ask(index, answerer, "Why is it known as the walrus operator?")
+    # "It is ... known as" alone does not say what "it" is: the sentence before is quoted too.
+    assert answer.text == (
+        "There is new syntax := that assigns values to variables as part of a larger expression. [1] "
+        "It is affectionately known as the walrus operator due to its resemblance to a walrus. [2]"
+    )
+    assert_quotes_are_verbatim(answer, index)
+    # A sentence that stands on its own comes alone.
+    assert ask(index, answerer, "In which version was the walrus operator added?").text == (
+        "The walrus operator was added in Python 3.8. [1]"
+    )
+
+
 def test_how_long_needs_a_stretch_of_time() -> None:
     index = InMemoryIndex(
         [make_document("town.txt", "The council closed the pool for repairs.\nThe old library shut for six weeks.\n")],
