@@ -359,6 +359,7 @@ def _with_antecedents(chosen: list[_Candidate]) -> list[_Candidate]:
             start, end, text = c.previous
             if (c.doc_id, start) not in quoted:
                 quoted.add((c.doc_id, start))
+                # Only its text and place are used from here on (the vector is the referrer's).
                 out.append(_Candidate(c.doc_id, c.title, c.source, text, start, end, c.vector))
         out.append(c)
     return out
@@ -414,7 +415,7 @@ class _Part:
     #: Figures and years the part itself names ("2025"; not the history's): a supporting
     #: sentence must state each one, in it or next to it.
     figures_named: set[str] = field(default_factory=set)
-    #: Names that scope the figure a "how many" part asks for ("... in the Philippines?"): a
+    #: Names that scope the figure a "how many"/"how long" part asks for ("... in the Philippines?"): a
     #: supporting sentence must state each one, or a word close to it ("UK" for "British"),
     #: in it or next to it.
     scoping_names: set[str] = field(default_factory=set)
