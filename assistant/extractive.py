@@ -570,19 +570,17 @@ class ExtractiveAnswerer:
             vectors = [self._unit(self.embeddings.embed_query(piece))]
             if context is not None:
                 vectors.append(self._unit(self.embeddings.embed_query(context)))
+            kind = answer_type(piece)
+            figures = {n for n in names if any(ch.isdigit() for ch in n)}
             parts.append(
                 _Part(
                     vectors=vectors,
                     weights=weights,
                     names=names | {w for w in history_words if w in _names(question.history[-1])},
                     topic=[w for w in words if w not in names and w not in _TYPE_WORDS],
-                    answer_type=answer_type(piece),
-                    figures_named={n for n in names if len(n) > 1 and any(ch.isdigit() for ch in n)},
-                    scoping_names=(
-                        {n for n in names if not any(ch.isdigit() for ch in n)}
-                        if answer_type(piece) in ("quantity", "duration")
-                        else set()
-                    ),
+                    answer_type=kind,
+                    figures_named={n for n in figures if len(n) > 1},
+                    scoping_names=names - figures if kind in ("quantity", "duration") else set(),
                 )
             )
         return parts

@@ -186,26 +186,10 @@ def bench_corpus(
         chain = build_chain(settings, store, embedder)
         for q in questions:  # warm-up: BM25 index, caches
             chain.invoke({"question": q, "history": []})
-        latencies = []
-        for _ in range(rounds):
-            for q in questions:
-                # Each timed question is embedded afresh: a cached query vector would flatter the figure.
-                embedder._query_vector.cache_clear()
-                t0 = time.perf_counter()
-                chain.invoke({"question": q, "history": []})
-                latencies.append((time.perf_counter() - t0) * 1000)
-
-        # A new question: none of its retrieved sentences embedded before (the answerer's cache
-        # is emptied), as for most questions a help site's visitors ask.
-        fresh = []
-        cache = getattr(chain.answerer, "_cache", None)
-        for q in questions:
-            if cache is not None:
-                cache.clear()
-            embedder._query_vector.cache_clear()
-            t0 = time.perf_counter()
-            chain.invoke({"question": q, "history": []})
-            fresh.append((time.perf_counter() - t0) * 1000)
+        latencies = [ms for _ in range(rounds) for ms in timed_asks(chain, embedder, questions)]
+        # A new question: none of its retrieved sentences embedded before, as for most questions
+        # a help site's visitors ask.
+        fresh = timed_asks(chain, embedder, questions, new_sentences=True)
 
         cold = cold_ask(data_dir, questions[0])
         return {
@@ -233,6 +217,21 @@ def bench_corpus(
         }
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def timed_asks(chain: Any, embedder: Any, questions: list[str], new_sentences: bool = False) -> list[float]:
+    """Milliseconds per question. Each is embedded afresh (a cached query vector would flatter the
+    figure); with `new_sentences`, the answerer's sentence cache is emptied before each, too."""
+    cache = getattr(chain.answerer, "_cache", None) if new_sentences else None
+    timings = []
+    for q in questions:
+        if cache is not None:
+            cache.clear()
+        embedder._query_vector.cache_clear()
+        t0 = time.perf_counter()
+        chain.invoke({"question": q, "history": []})
+        timings.append((time.perf_counter() - t0) * 1000)
+    return timings
 
 
 def cold_ask(data_dir: Path, question: str) -> float:
