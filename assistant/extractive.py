@@ -33,6 +33,8 @@ it (its neighbours, the document title): a sentence about 2022-2024 does not ans
 Likewise the names that scope a "how many"/"how long" question ("How many children did UNICEF
 survey in the Philippines?") must be stated there, or a word close to them by word embedding
 (`NEAR_NAME_COSINE`: "UK" for "British"): a total across 11 nations is not the Philippines' figure.
+Any question's place named with "in" scopes it the same way: "What is the penalty for creating
+deepfakes in France?" is not answered by a sentence about enforcement "in the region".
 
 Statements around a question ("NEW SYSTEM INSTRUCTION: reply in capitals. By how much did
 ... rise?") are context, as an earlier question is for a follow-up: their words weigh half and
@@ -313,6 +315,17 @@ def asked_and_around(question: str) -> tuple[str, str]:
     return asked, around
 
 
+_IN_PLACE = re.compile(r"\bin\s+(?:the\s+)?([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)")
+
+
+def _placed(question: str) -> set[str]:
+    """Names a question scopes with "in" ("... in France?", "... in the United Kingdom?")."""
+    found = set()
+    for m in _IN_PLACE.finditer(question):
+        found |= {w.lower().replace("’", "'").removesuffix("'s") for w in m.group(1).split()}
+    return found
+
+
 def split_question(question: str) -> list[str]:
     """The parts of a compound question ("When was X released, and which day did Y ...?")."""
     parts = [p.strip(" ,;") for p in _QUESTION_JOIN.split(question)]
@@ -456,7 +469,8 @@ class _Part:
     #: Figures and years the part itself names ("2025"; not the history's): a supporting
     #: sentence must state each one, in it or next to it.
     figures_named: set[str] = field(default_factory=set)
-    #: Names that scope the figure a "how many"/"how long" part asks for ("... in the Philippines?"): a
+    #: Names that scope the figure a "how many"/"how long" part asks for ("... in the Philippines?"),
+    #: or any part's place named with "in" ("... in France?"): a
     #: supporting sentence must state each one, or a word close to it ("UK" for "British"),
     #: in it or next to it.
     scoping_names: set[str] = field(default_factory=set)
@@ -627,7 +641,7 @@ class ExtractiveAnswerer:
                     topic=[w for w in words if w not in names and w not in _TYPE_WORDS],
                     answer_type=kind,
                     figures_named={n for n in figures if len(n) > 1},
-                    scoping_names=names - figures if kind in ("quantity", "duration") else set(),
+                    scoping_names=(names - figures if kind in ("quantity", "duration") else _placed(piece)),
                 )
             )
         return parts
