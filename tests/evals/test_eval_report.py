@@ -122,10 +122,10 @@ def test_shipped_thresholds_gate_every_target_metric() -> None:
     assert shipped["recall_at_k"] == 1.0
     assert shipped["citation_validity"] == 1.0
     assert shipped["conflict_surfaced"] == 1.0
-    # ... the two it does not reach yet (targets 0.95) at their measured level on all 162 cases
-    # (0.942 / 0.950 on the 122 cases before the held-out sets heldout3 and heldout4 were added).
-    assert shipped["key_fact_recall"] >= 0.898
-    assert shipped["refusal_f1"] >= 0.919
+    # ... the two it does not reach yet (targets 0.95) at their measured level on all 182 cases
+    # (0.945 / 0.953 on the 122 cases written before the held-out sets heldout3 to heldout5).
+    assert shipped["key_fact_recall"] >= 0.902
+    assert shipped["refusal_f1"] >= 0.913
 
 
 def test_bad_thresholds_file_is_a_clear_error(tmp_path: Path) -> None:
