@@ -6,7 +6,9 @@ readable documents. Per file:
 * unchanged (same raw-bytes hash; the chunker is fixed per store) -> nothing embedded or written;
 * new or edited -> re-chunked; chunks already stored under the same content-hash id are not
   re-embedded, stale chunk ids are deleted, new chunks are embedded and written in batches,
-  and the document record is written LAST (so an interrupted ingest redoes that file);
+  and the document record is written LAST (so an interrupted ingest redoes that file); a chunk
+  text that repeats one embedded earlier in the run (a help site's pages share code samples and
+  lists) reuses its vector;
 * gone from the folder -> its chunks and record are deleted;
 * unreadable or bad now -> reported as skipped, and its previously stored version is KEPT.
 
@@ -16,15 +18,17 @@ Entry points: `run_ingest` (what the CLI calls) and `ingest_folder` (takes a bui
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
@@ -60,6 +64,8 @@ class IngestReport:
     chunks_deleted: int = 0
     chunks_total: int = 0
     embedding_calls: int = 0
+    #: Chunks whose text repeated one embedded earlier in the run: its vector was reused.
+    chunks_repeated: int = 0
     seconds: float = 0.0
     removals: dict[str, tuple[Removal, ...]] = field(default_factory=dict)  # by source, all stored docs
 
@@ -76,6 +82,8 @@ class IngestReport:
             f"Chunks: {self.chunks_written} written, {self.chunks_deleted} deleted, "
             f"{self.chunks_total} stored; {self.embedding_calls} embedding calls; {self.seconds:.1f} s.",
         ]
+        if self.chunks_repeated:
+            lines[1] = lines[1].removesuffix(".") + f"; {self.chunks_repeated} repeated chunk texts embedded once."
         kept = set(self.kept)
         for skip in self.skipped:
             note = " (previous version kept)" if skip.source in kept else ""
@@ -120,6 +128,13 @@ def _token_counter(embeddings: Embeddings) -> Callable[[str], int]:
 
 #: Document records are written in groups of this many (one Chroma upsert per record is slow).
 _RECORD_BATCH = 32
+#: Vectors of this many recent chunk texts are kept (float32, ~1.5 kB each: ~30 MB at most), so
+#: a text repeated within them is not embedded again.
+_REMEMBERED_VECTORS = 20_000
+
+
+def _text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 class _Writer:
@@ -141,6 +156,7 @@ class _Writer:
         self.ready: list[tuple[Document, int]] = []  # all chunks stored, record not yet written
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeline-write")
         self._in_flight: tuple[list[Chunk], Future[None]] | None = None
+        self._vectors: OrderedDict[bytes, np.ndarray] = OrderedDict()  # recent texts' vectors
 
     def add(self, doc: Document, new_chunks: Sequence[Chunk], chunk_count: int) -> None:
         self.pending.extend(new_chunks)
@@ -163,9 +179,8 @@ class _Writer:
 
     def _flush(self, size: int) -> None:
         batch, self.pending = self.pending[:size], self.pending[size:]
-        self.report.embedding_calls += 1
         try:
-            vectors = self.embeddings.embed_documents([c.text for c in batch])
+            vectors = self._embed([c.text for c in batch])
         except Exception as exc:
             self.pending = batch + self.pending  # not stored: their documents are not finished
             self._settle()
@@ -178,6 +193,23 @@ class _Writer:
         self._settle()
         self._in_flight = (batch, self._pool.submit(self.store.put_chunks, batch, vectors))
         self._collect_ready()
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors for `texts`; each distinct text not seen recently in this run is embedded once."""
+        keys = [_text_key(t) for t in texts]
+        known = {k: self._vectors[k] for k in keys if k in self._vectors}
+        for key in known:
+            self._vectors.move_to_end(key)  # least recently used is forgotten first
+        new = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
+        if new:
+            self.report.embedding_calls += 1
+            fresh = self.embeddings.embed_documents(list(new.values()))
+            for key, vec in zip(new, fresh, strict=True):
+                known[key] = self._vectors[key] = np.asarray(vec, dtype=np.float32)
+            while len(self._vectors) > _REMEMBERED_VECTORS:
+                self._vectors.popitem(last=False)
+        self.report.chunks_repeated += len(texts) - len(new)
+        return [known[k].tolist() for k in keys]
 
     def _settle(self) -> None:
         """Wait for the write in flight; its chunks count as stored only once it succeeded."""

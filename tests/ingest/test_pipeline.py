@@ -102,6 +102,26 @@ def test_edits_and_deletions_propagate(corpus_copy: Path, settings: Settings) ->
     assert 0 < report.chunks_written < len(edited_chunks)
 
 
+def test_a_repeated_chunk_text_is_embedded_once(corpus_copy: Path, settings: Settings) -> None:
+    # Help sites repeat text across pages (a copied page, shared code samples): each distinct
+    # chunk text costs one embedding, and every document still gets all its chunks.
+    source = corpus_copy / "unicef-ai-child-deepfakes.txt"
+    (corpus_copy / "copy-of-unicef.txt").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    emb = KeywordEmbeddings()
+    report = _ingest(corpus_copy, settings, emb)
+    store = _store(settings, emb)
+    chunks = store.all_chunks()
+    copies = [c for c in chunks if c.source == "copy-of-unicef.txt"]
+    originals = [c for c in chunks if c.source == source.name]
+    assert len(copies) == len(originals) > 1 and {c.text for c in copies} == {c.text for c in originals}
+    assert emb.documents_embedded == len({c.text for c in chunks}) == len(chunks) - len(copies)
+    assert report.chunks_repeated == len(copies) and report.chunks_written == len(chunks)
+    assert f"{len(copies)} repeated chunk texts embedded once" in report.summary_lines()[1]
+    # The copy is found by its own vector, the same as the original's.
+    hits = store.dense_search(originals[0].text, 2)
+    assert {h.chunk.source for h in hits} == {source.name, "copy-of-unicef.txt"}
+
+
 def test_bad_files_are_skipped_and_the_rest_ingests(corpus_copy: Path, settings: Settings) -> None:
     (corpus_copy / "empty.txt").write_bytes(b"")
     (corpus_copy / "photo.txt").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
