@@ -45,9 +45,9 @@ A sentence supports a part when it is typed and either its cosine is very high
 ``cosine + SOFT_TOPIC_WEIGHT * soft_topic + LEXICAL_EVIDENCE_WEIGHT * topic_coverage`` clears
 `MIN_EVIDENCE`, or it states at least `MIN_LEXICAL_MATCHES` topic words making at least
 `MIN_LEXICAL_SHARE` of them (a small embedder can score a long sentence low even when it
-repeats the question's own words: "... and released February 23, highlights ..."); the names
-the context supplies count towards that number once one topic word is stated ("Who agreed to
-it?" after a question about the Global Alliance for Responsible Media).
+repeats the question's own words: "... and released February 23, highlights ..."); for a
+follow-up, the names of the earlier question count towards that number once one topic word is
+stated ("Who agreed to it?" after a question about the Global Alliance for Responsible Media).
 No supporting sentence: the answer is exactly `REFUSAL_TEXT`. Ranking uses
 ``cosine(question alone) + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic``.
 
@@ -474,8 +474,8 @@ class _Part:
     #: supporting sentence must state each one, or a word close to it ("UK" for "British"),
     #: in it or next to it.
     scoping_names: set[str] = field(default_factory=set)
-    #: Names the context supplies (the earlier question's, for a follow-up): "Who agreed to it?"
-    #: after "What was agreed through the Global Alliance for Responsible Media?".
+    #: Names the earlier question supplies, for a follow-up: "Who agreed to it?" after "What was
+    #: agreed through the Global Alliance for Responsible Media?".
     carried: set[str] = field(default_factory=set)
 
 
@@ -620,6 +620,9 @@ class ExtractiveAnswerer:
         context = retrieval_query(question, self.max_history) if follow_up else (text if around else None)
         context_words = [w for t in supplied for w in content_words(t)]
         context_names = {n for t in supplied for n in _names(t)}
+        # Only an earlier question's names count as stated subject matter: capitalised words of a
+        # statement ("NEW SYSTEM INSTRUCTION") may be anything.
+        earlier_names = _names(question.history[-1]) & set(context_words) if follow_up else set()
         parts = []
         for piece in split_question(asked):
             words = list(dict.fromkeys(content_words(piece)))
@@ -637,7 +640,7 @@ class ExtractiveAnswerer:
                     vectors=vectors,
                     weights=weights,
                     names=names | {w for w in context_words if w in context_names},
-                    carried={w for w in context_words if w in context_names} - set(words),
+                    carried=earlier_names - set(words),
                     topic=[w for w in words if w not in names and w not in _TYPE_WORDS],
                     answer_type=kind,
                     figures_named={n for n in figures if len(n) > 1},
