@@ -121,6 +121,12 @@ SCORE_MARGIN = 0.12
 SAME_CLAIM_COSINE = 0.60
 #: Two sentences this similar with the same figures are near-duplicates.
 DUPLICATE_COSINE = 0.90
+#: A "how many <things>" question is answered by a figure counting those things: within
+#: `_COUNT_WINDOW` words after a figure, one of the counted words or a word this close to one
+#: (word cosine: "nations" for "countries" 0.79, "children" for "minors" 0.51; "children" for
+#: "countries" 0.30 is not).
+COUNTED_NEAR_COSINE = 0.5
+_COUNT_WINDOW = 6
 #: Sentences are embedded in length-sorted groups of this many (see `ExtractiveAnswerer._embed`) ...
 _EMBED_GROUP = 16
 #: ... unless every text is at most this long (characters), as the question's words are.
@@ -223,6 +229,7 @@ _QUANTITY = re.compile(
     r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(thousand|million|billion|trillion|[kmb](?![a-z]))?",
     re.IGNORECASE,
 )
+_HOW_MANY = re.compile(r"\bhow many\s+(.*)", re.IGNORECASE)
 _MONTH = re.compile(r"(January|February|March|April|May|June|July|August|September|October|November|December)\s+$")
 
 
@@ -296,6 +303,33 @@ def quantities(text: str) -> frozenset[float]:
         if word in _NUMBER_WORDS:
             found.add(float(_NUMBER_WORDS[word]))
     return frozenset(found)
+
+
+def counted_words(question: str) -> list[str]:
+    """What a "how many" question counts: its words after "how many" up to the first stopword or
+    function word ("How many countries have ...?" -> ["countries"]; "how many privacy regulators
+    joined" -> ["privacy", "regulators", "joined"]: without a parser, any of them will do)."""
+    m = _HOW_MANY.search(question)
+    if not m:
+        return []
+    counted = []
+    for raw in _WORD.findall(m.group(1))[:3]:
+        word = raw.lower().replace("’", "'").removesuffix("'s")
+        if word in _STOPWORDS or word in _FUNCTION_WORDS:
+            break
+        counted.append(word)
+    return counted
+
+
+def words_after_figures(sentence: str) -> list[str]:
+    """The content words within `_COUNT_WINDOW` words after each figure of `sentence` (digits,
+    number words, "tenfold"): what the sentence's figures count."""
+    found: list[str] = []
+    spans = [m.span() for m in _QUANTITY.finditer(sentence)] + [m.span() for m in _MULTIPLIER.finditer(sentence)]
+    spans += [m.span() for m in re.finditer(r"[A-Za-z]+", sentence) if m.group().lower() in _NUMBER_WORDS]
+    for _start, end in spans:
+        found += content_words(" ".join(_WORD.findall(sentence[end:])[:_COUNT_WINDOW]))
+    return found
 
 
 def asked_and_around(question: str) -> tuple[str, str]:
@@ -474,6 +508,9 @@ class _Part:
     #: supporting sentence must state each one, or a word close to it ("UK" for "British"),
     #: in it or next to it.
     scoping_names: set[str] = field(default_factory=set)
+    #: What a "how many" part counts (its topic words right after "how many"): a supporting
+    #: sentence states a figure followed by one of them, or a word close to one.
+    counted: list[str] = field(default_factory=list)
     #: Names the earlier question supplies, for a follow-up: "Who agreed to it?" after "What was
     #: agreed through the Global Alliance for Responsible Media?".
     carried: set[str] = field(default_factory=set)
@@ -635,14 +672,16 @@ class ExtractiveAnswerer:
                 vectors.append(self._unit(self.embeddings.embed_query(context)))
             kind = answer_type(piece)
             figures = {n for n in names if any(ch.isdigit() for ch in n)}
+            topic = [w for w in words if w not in names and w not in _TYPE_WORDS]
             parts.append(
                 _Part(
                     vectors=vectors,
                     weights=weights,
                     names=names | {w for w in context_words if w in context_names},
                     carried=earlier_names - set(words),
-                    topic=[w for w in words if w not in names and w not in _TYPE_WORDS],
+                    topic=topic,
                     answer_type=kind,
+                    counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
                     scoping_names=(names - figures if kind in ("quantity", "duration") else _placed(piece)),
                 )
@@ -696,6 +735,8 @@ class ExtractiveAnswerer:
                 # A sentence naming what the context was about counts those names as stated.
                 stated_or_carried = stated + (len(part.carried & matched) if stated else 0)
                 typed = has_answer_type(cand.text, part.answer_type, part.names, cand.figures, common)
+                if typed and part.counted:
+                    typed = self._counts(part.counted, cand.text, similarity, row, column)
                 score = own_cosine + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic
                 evidence = cosine + SOFT_TOPIC_WEIGHT * soft_topic + LEXICAL_EVIDENCE_WEIGHT * topic_coverage
                 ok = (
@@ -719,6 +760,17 @@ class ExtractiveAnswerer:
             if best is not None:
                 cand.score, cand.cosine, cand.coverage, cand.soft_topic, cand.topic_coverage, cand.typed = best
         return parts
+
+    @staticmethod
+    def _counts(
+        counted: list[str], sentence: str, similarity: np.ndarray, row: dict[str, int], column: dict[str, int]
+    ) -> bool:
+        """Whether a figure of `sentence` counts what the question counts (see COUNTED_NEAR_COSINE)."""
+        after = _sentence_words(" ".join(words_after_figures(sentence)))
+        if any(after.has(w) for w in counted):
+            return True
+        columns = [column[w] for w in after.words if w in column]
+        return bool(columns) and float(similarity[[row[w] for w in counted]][:, columns].max()) >= COUNTED_NEAR_COSINE
 
     def _near_names(self, parts: list[_Part], candidates: list[_Candidate]) -> dict[str, frozenset[str]]:
         """For each scoping name, the words of the candidates' contexts close to it (word cosine)."""

@@ -159,6 +159,21 @@ def test_how_long_needs_a_stretch_of_time() -> None:
     assert not extractive.has_answer_type("It was temporarily restricted.", "duration", set(), frozenset())
 
 
+def test_how_many_is_answered_by_a_figure_counting_what_was_asked() -> None:
+    text = "The survey reached 11 towns.\nIn the towns, the survey reached 300 farms.\n"
+    index = InMemoryIndex([make_document("survey.txt", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
+    # Both sentences say the survey reached towns, but only one figure counts towns.
+    assert ask(index, answerer, "How many towns did the survey reach?").text == "The survey reached 11 towns. [1]"
+    assert ask(index, answerer, "How many farms did the survey reach?").text == (
+        "In the towns, the survey reached 300 farms. [1]"
+    )
+    assert extractive.counted_words("How many countries have criminalized it?") == ["countries"]
+    assert extractive.words_after_figures("It shows 1.2 million children had their images manipulated.") == [
+        "children", "had", "images", "manipulated",
+    ]  # fmt: skip
+
+
 def test_what_date_needs_a_date_a_reader_can_place_while_when_accepts_this_week() -> None:
     text = "The council opened the new pool this week.\nThe old library reopened on March 3.\n"
     index = InMemoryIndex([make_document("town.txt", text)], KeywordEmbeddings(dim=256))
