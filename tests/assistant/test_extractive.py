@@ -174,6 +174,16 @@ def test_how_many_is_answered_by_a_figure_counting_what_was_asked() -> None:
     ]  # fmt: skip
 
 
+def test_a_sentence_stating_the_question_words_as_a_phrase_ranks_first() -> None:
+    # The same words, so the same cosine and coverage; only the second says "AI tools".
+    text = "Regulators say tools that sell AI art are a worry.\nRegulators say AI tools that sell art are a worry.\n"
+    index = InMemoryIndex([make_document("worry.txt", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256), max_sentences=1)
+    assert ask(index, answerer, "Which AI tools are a worry to regulators?").text == (
+        "Regulators say AI tools that sell art are a worry. [1]"
+    )
+
+
 def test_what_date_needs_a_date_a_reader_can_place_while_when_accepts_this_week() -> None:
     text = "The council opened the new pool this week.\nThe old library reopened on March 3.\n"
     index = InMemoryIndex([make_document("town.txt", text)], KeywordEmbeddings(dim=256))
