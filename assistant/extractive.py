@@ -24,8 +24,9 @@ each part is scored on its own and gets its best sentence. Per part and sentence
 * ``typed``: the sentence holds the kind of answer asked for: a date for "when" ("this week"
   will do), a month, weekday or year for "what date"/"which day" (a reader can place it),
   a figure for "how many" (one counting what is asked: "How many countries ...?" wants a figure
-  followed by "countries" or a word close to it, such as "11 surveyed nations"), a stretch of time ("six weeks", "until March") or a figure for
-  "how long", a name the question does not already contain for "who"/"which".
+  followed by "countries" or a word close to it, such as "11 surveyed nations"), a stretch of
+  time ("six weeks", "until March") or a figure for "how long", a name the question does not
+  already contain for "who"/"which".
   A capitalised first word counts as a name only when the retrieved text never uses it in
   lower case ("Global privacy ..." is not a name; "France banned ..." is).
 
@@ -130,11 +131,11 @@ DUPLICATE_COSINE = 0.90
 #: (word cosine: "nations" for "countries" 0.79, "children" for "minors" 0.51; "children" for
 #: "countries" 0.30 is not).
 COUNTED_NEAR_COSINE = 0.5
+_COUNT_WINDOW = 6
 #: Weight, in the ranking score only, of the share of the question's adjacent word pairs ("AI
 #: tools") a sentence states as adjacent words too. On all 182 eval cases 0.05-0.2 give the same
 #: answers; 0.3 lets a two-part question's phrase outrank one of its parts' answers.
 PHRASE_WEIGHT = 0.1
-_COUNT_WINDOW = 6
 #: Sentences are embedded in length-sorted groups of this many (see `ExtractiveAnswerer._embed`) ...
 _EMBED_GROUP = 16
 #: ... unless every text is at most this long (characters), as the question's words are.
