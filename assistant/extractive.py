@@ -47,7 +47,9 @@ A sentence supports a part when it is typed and either its cosine is very high
 ``cosine + SOFT_TOPIC_WEIGHT * soft_topic + LEXICAL_EVIDENCE_WEIGHT * topic_coverage`` clears
 `MIN_EVIDENCE`, or it states at least `MIN_LEXICAL_MATCHES` topic words making at least
 `MIN_LEXICAL_SHARE` of them (a small embedder can score a long sentence low even when it
-repeats the question's own words: "... and released February 23, highlights ..."); for a
+repeats the question's own words: "... and released February 23, highlights ..."; a figure
+counting what a "how many" question counts states the counted word: "How many countries did
+the research cover?" is answered by "... research estimates ... across 11 surveyed nations"); for a
 follow-up, the names of the earlier question count towards that number once one topic word is
 stated ("Who agreed to it?" after a question about the Global Alliance for Responsible Media).
 No supporting sentence: the answer is exactly `REFUSAL_TEXT`. Ranking uses
@@ -748,14 +750,18 @@ class ExtractiveAnswerer:
                 coverage = sum(part.weights[w] for w in matched) / total if total else 0.0
                 soft = [1.0 if w in matched else nearest[row[w]] for w in part.topic]
                 soft_topic = sum(soft) / len(soft) if soft else 1.0
-                lexical_topic = [w for w in part.topic if w not in _FUNCTION_WORDS]
-                stated = sum(1 for w in lexical_topic if w in matched)
-                topic_coverage = stated / len(lexical_topic) if lexical_topic else 0.0
-                # A sentence naming what the context was about counts those names as stated.
-                stated_or_carried = stated + (len(part.carried & matched) if stated else 0)
                 typed = has_answer_type(cand.text, part.answer_type, part.names, cand.figures, common)
                 if typed and part.counted:
                     typed = self._counts(part.counted, cand.text, similarity, row, column)
+                lexical_topic = [w for w in part.topic if w not in _FUNCTION_WORDS]
+                stated = sum(1 for w in lexical_topic if w in matched)
+                # A figure counting what the question counts, in other words ("11 surveyed nations"
+                # for "how many countries"), states the counted word.
+                if typed and part.counted and matched.isdisjoint(part.counted):
+                    stated += 1
+                topic_coverage = stated / len(lexical_topic) if lexical_topic else 0.0
+                # A sentence naming what the context was about counts those names as stated.
+                stated_or_carried = stated + (len(part.carried & matched) if stated else 0)
                 score = own_cosine + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic
                 if part.pairs:
                     score += PHRASE_WEIGHT * len(part.pairs & _pairs(cand.text)) / len(part.pairs)
