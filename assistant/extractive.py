@@ -213,6 +213,11 @@ _EXTRA_STOPWORDS = frozenset(
         "mention",
         "mentioned",
         "mentions",
+        # "What happened in Paris?" asks for whatever the documents say about Paris.
+        "happen",
+        "happened",
+        "happening",
+        "happens",
     }
 )
 _STOPWORDS = frozenset(BM25_STOPWORDS) | _EXTRA_STOPWORDS

@@ -316,6 +316,8 @@ def test_questions_the_documents_do_not_answer_are_refused(
             (),
             "14,000",
         ),
+        # "happened" asks for whatever the documents say about Paris: no topic word to match.
+        ("What happened in Paris?", (), "Paris offices"),
         # Asked on its own, "11 surveyed nations" counts the countries in other words (cosine 0.32).
         ("How many countries did the research cover?", (), "11 surveyed nations"),
         # "the research" names what the previous question was about: a follow-up.
