@@ -299,9 +299,10 @@ def words_match(a: str, b: str) -> bool:
     return common >= max(4, shortest - 2)
 
 
-def quantities(text: str) -> frozenset[float]:
-    """The figures a sentence states (digits with scale words, number words), years and days excluded."""
-    found: set[float] = set()
+def _figures(text: str) -> list[tuple[int, int, float]]:
+    """The figures `text` states, as ``(start, end, value)``: digits with scale words and number
+    words; dates ("February 23") and years are no figures."""
+    found: list[tuple[int, int, float]] = []
     for m in _QUANTITY.finditer(text):
         digits = m.group(1).replace(",", "")
         try:
@@ -314,11 +315,16 @@ def quantities(text: str) -> frozenset[float]:
             continue  # a year
         if m.group(2):
             value *= _SCALE[m.group(2).lower()]
-        found.add(value)
-    for word in re.findall(r"[a-z]+", text.lower()):
-        if word in _NUMBER_WORDS:
-            found.add(float(_NUMBER_WORDS[word]))
-    return frozenset(found)
+        found.append((m.start(), m.end(), value))
+    for m in re.finditer(r"[A-Za-z]+", text):
+        if m.group().lower() in _NUMBER_WORDS:
+            found.append((m.start(), m.end(), float(_NUMBER_WORDS[m.group().lower()])))
+    return found
+
+
+def quantities(text: str) -> frozenset[float]:
+    """The figures a sentence states (digits with scale words, number words), years and days excluded."""
+    return frozenset(value for _start, _end, value in _figures(text))
 
 
 def counted_words(question: str) -> list[str]:
@@ -339,11 +345,10 @@ def counted_words(question: str) -> list[str]:
 
 def words_after_figures(sentence: str) -> list[str]:
     """The content words within `_COUNT_WINDOW` words after each figure of `sentence` (digits,
-    number words, "tenfold"): what the sentence's figures count."""
+    number words, "tenfold"; not dates or years): what the sentence's figures count."""
     found: list[str] = []
-    spans = [m.span() for m in _QUANTITY.finditer(sentence)] + [m.span() for m in _MULTIPLIER.finditer(sentence)]
-    spans += [m.span() for m in re.finditer(r"[A-Za-z]+", sentence) if m.group().lower() in _NUMBER_WORDS]
-    for _start, end in spans:
+    ends = [end for _start, end, _value in _figures(sentence)] + [m.end() for m in _MULTIPLIER.finditer(sentence)]
+    for end in ends:
         found += content_words(" ".join(_WORD.findall(sentence[end:])[:_COUNT_WINDOW]))
     return found
 

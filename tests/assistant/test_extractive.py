@@ -169,6 +169,11 @@ def test_how_many_is_answered_by_a_figure_counting_what_was_asked() -> None:
         "In the towns, the survey reached 300 farms. [1]"
     )
     assert extractive.counted_words("How many countries have criminalized it?") == ["countries"]
+    # A date counts nothing: "On March 3 towns voted" says nothing of how many towns.
+    dated = "On March 3 towns voted, and in 2024 towns said the survey reached 300 farms.\n"
+    index = InMemoryIndex([make_document("survey.txt", text + dated)], KeywordEmbeddings(dim=256))
+    assert ask(index, answerer, "How many towns did the survey reach?").text == "The survey reached 11 towns. [1]"
+    assert extractive.words_after_figures(dated) == ["farms"]
     assert extractive.words_after_figures("It shows 1.2 million children had their images manipulated.") == [
         "children", "had", "images", "manipulated",
     ]  # fmt: skip
