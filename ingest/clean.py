@@ -97,13 +97,15 @@ _MAX_BOILERPLATE_CHARS = 300  # boilerplate lines are short; longer lines are tr
 _HEADLINE_CHARS = 160
 
 
-def _normalise_inline(line: str, removals: list[Removal]) -> str:
-    """Drop markup debris and decode entities inside a line of prose."""
-    for pattern in (_TAG, _ATTR_DEBRIS):  # whole tags first, then half-stripped debris
-        for match in pattern.finditer(line):
-            removals.append(Removal("markup", match.group().strip()))
-        line = pattern.sub("", line)
-    line = html.unescape(line).replace("\u00a0", " ")
+def _normalise_inline(line: str, removals: list[Removal], markup: bool = True) -> str:
+    """Normalise spaces in a line; with `markup`, also drop markup debris and decode entities."""
+    if markup:
+        for pattern in (_TAG, _ATTR_DEBRIS):  # whole tags first, then half-stripped debris
+            for match in pattern.finditer(line):
+                removals.append(Removal("markup", match.group().strip()))
+            line = pattern.sub("", line)
+        line = html.unescape(line)
+    line = line.replace("\u00a0", " ")
     line = re.sub(r"[ \t]{2,}", " ", line)
     return line.strip()
 
@@ -181,17 +183,19 @@ def _drop_sections(
     return out
 
 
-def clean(text: str) -> tuple[str, tuple[Removal, ...]]:
+def clean(text: str, markup: bool = True) -> tuple[str, tuple[Removal, ...]]:
     """Remove boilerplate from a document's text; return (cleaned text, removals).
 
     Safe on any text: content that matches no boilerplate shape passes through, with only
-    whitespace, bullet glyphs, HTML entities and stray markup normalised.
+    whitespace, bullet glyphs, HTML entities and stray markup normalised. markup=False keeps
+    what looks like tags and entities: for text an HTML parser already extracted, they are
+    text the page shows ("<stdin>", "&amp;").
     """
     removals: list[Removal] = []
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines: list[str] = []
     for raw_line in raw_lines:
-        line = _normalise_inline(raw_line, removals)
+        line = _normalise_inline(raw_line, removals, markup)
         kind = _boilerplate_kind(line)
         if kind is None:
             lines.append(_BULLET.sub("", line))

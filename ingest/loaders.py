@@ -30,7 +30,14 @@ HTML_EXTENSIONS = frozenset({".html", ".htm"})
 PDF_EXTENSIONS = frozenset({".pdf"})
 SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS | PDF_EXTENSIONS
 
+#: Part of every file's content hash: a citeline that extracts text differently bumps it, so the
+#: next ingest re-reads every file (as "updated"; chunks whose text is unchanged keep their
+#: vectors) instead of keeping text the old extractor made. 2: HTML paragraphs one per line,
+#: code blocks line by line, text that looks like markup kept as the page shows it.
+EXTRACTOR_VERSION = 2
+
 _TITLE_MAX_CHARS = 150
+_WHITESPACE = re.compile(r"\s+")
 _SNIFF_BYTES = 8192
 
 
@@ -116,7 +123,8 @@ def read_file(path: Path, root: Path, max_file_bytes: int) -> RawFile | Skipped:
         return Skipped(source, f"cannot read the file ({why}); check that it exists and you may read it")
     if not data.strip():
         return Skipped(source, "empty file")
-    return RawFile(source, path, data, hashlib.sha256(data).hexdigest())
+    digest = hashlib.sha256(f"citeline-extractor-{EXTRACTOR_VERSION}\x00".encode() + data).hexdigest()
+    return RawFile(source, path, data, digest)
 
 
 def _decode_text(raw: RawFile) -> str | Skipped:
@@ -217,6 +225,25 @@ def _without_page_chrome(page: str) -> tuple[Any, str | None]:
     return tree, title
 
 
+def _one_line_per_paragraph(tree: Any) -> None:
+    """Collapse whitespace in the page's text outside <pre>, in place.
+
+    A page's source wraps its paragraphs wherever its author's editor did; those line breaks
+    are only spaces to a reader. Collapsed, every paragraph, heading and list item comes out
+    of the extractor as one line, and a code block as its own lines, so prose is never glued
+    to the code after it ("... as well): import sys try: f = open(...)").
+    """
+    code = {element for pre in tree.iter("pre") for element in pre.iter()}
+    for element in tree.iter():
+        if element not in code:
+            if element.text:
+                element.text = _WHITESPACE.sub(" ", element.text)
+            if element.tail:
+                element.tail = _WHITESPACE.sub(" ", element.tail)
+        elif element.tag == "pre" and element.tail:  # the text after a code block is prose again
+            element.tail = _WHITESPACE.sub(" ", element.tail)
+
+
 def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
     import trafilatura
 
@@ -224,6 +251,8 @@ def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
     if isinstance(text, Skipped):
         return text
     page, title = _without_page_chrome(text)
+    if not isinstance(page, str):
+        _one_line_per_paragraph(page)
     # The title comes from the page itself: trafilatura's metadata pass (authors, dates, site
     # names via htmldate) took as long as the extraction and none of it is used. fast=True skips
     # the readability/jusText comparison: on the Python docs it changed 3 of 133 pages (index
@@ -244,7 +273,9 @@ def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
         body = ""
     if not body.strip():
         return Skipped(raw.source, "no main text found in the HTML page (only navigation, scripts or markup)")
-    return body, title
+    # Each line is a paragraph, a heading, a list item or a line of code: its own block, never
+    # joined to the next as a hard-wrapped line would be.
+    return "\n\n".join(body.splitlines()), title
 
 
 def _load_pdf(raw: RawFile) -> tuple[str, str | None] | Skipped:
@@ -296,7 +327,9 @@ def parse(raw: RawFile) -> Document | Skipped:
     if isinstance(loaded, Skipped):
         return loaded
     body, title = loaded
-    text, removed = clean(body)
+    # What looks like a tag or an entity in text an HTML parser extracted ("File "<stdin>"",
+    # "a<b>c", "&amp;") is text the page shows; in other files it is leftover markup.
+    text, removed = clean(body, markup=ext not in HTML_EXTENSIONS)
     if not text.strip():
         return Skipped(raw.source, "no text left after removing boilerplate (ads, navigation, share lines)")
     return Document(

@@ -131,6 +131,36 @@ def test_html_help_page_keeps_main_text_only(tmp_path: Path) -> None:
         assert noise not in doc.text, noise
 
 
+DOCS_PAGE = """<html><head><title>Errors</title></head><body><main><h1>Errors and Exceptions</h1>
+<p>The most common pattern is to print or log
+the exception and then re-raise it
+(allowing a caller to handle it as well):</p>
+<div class="highlight"><pre><span class="kn">import</span> sys
+try:
+    f = open(<span class="s">'myfile.txt'</span>)
+except OSError as err:
+    print("OS error:", err)
+</pre></div>
+<p>When you run it, the interpreter prints
+<code>File "&lt;stdin&gt;", line 1</code> and checks whether a&lt;b.</p>
+</main></body></html>"""
+
+
+def test_html_paragraphs_are_one_line_each_and_code_blocks_line_by_line(tmp_path: Path) -> None:
+    (tmp_path / "errors.html").write_text(DOCS_PAGE)
+    doc = _load(tmp_path / "errors.html", tmp_path)
+    assert isinstance(doc, Document)
+    lines = doc.text.splitlines()
+    # A paragraph the page's source wrapped is one line, never glued to the code after it.
+    assert (
+        "The most common pattern is to print or log the exception and then re-raise it "
+        "(allowing a caller to handle it as well):"
+    ) in lines
+    assert "import sys" in lines and "try:" in lines and "except OSError as err:" in lines
+    # What looks like markup in a parsed page is text the reader sees.
+    assert 'When you run it, the interpreter prints File "<stdin>", line 1 and checks whether a<b.' in lines
+
+
 def test_pdf_loads_with_its_metadata_title(tmp_path: Path) -> None:
     path = tmp_path / "policy.pdf"
     path.write_bytes(

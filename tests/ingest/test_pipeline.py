@@ -8,6 +8,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.store import ChromaStore, StoreMismatchError, open_store
+from ingest import loaders
 from ingest.chunking import chunker_signature
 from ingest.pipeline import IngestError, IngestReport, run_ingest
 from tests.fakes import KeywordEmbeddings
@@ -74,6 +75,21 @@ def test_unchanged_reingest_embeds_and_writes_nothing(corpus_copy: Path, setting
     assert report.chunks_written == 0 and report.chunks_deleted == 0
     assert _store(settings, emb).revision() == before
     assert "3 unchanged" in report.summary_lines()[0]
+
+
+def test_a_new_extractor_version_rereads_unchanged_files_without_reembedding(
+    corpus_copy: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ingest(corpus_copy, settings, KeywordEmbeddings())
+    monkeypatch.setattr(loaders, "EXTRACTOR_VERSION", loaders.EXTRACTOR_VERSION + 1)
+    emb = KeywordEmbeddings()
+    report = _ingest(corpus_copy, settings, emb)
+    # After an upgrade that extracts text differently, the next ingest re-reads every file ...
+    assert len(report.updated) == 3 and not report.unchanged
+    # ... and the chunks whose text did not change keep their vectors.
+    assert emb.document_calls == 0 and report.chunks_written == 0 and report.chunks_deleted == 0
+    again = _ingest(corpus_copy, settings, KeywordEmbeddings())
+    assert len(again.unchanged) == 3
 
 
 def test_edits_and_deletions_propagate(corpus_copy: Path, settings: Settings) -> None:
