@@ -159,6 +159,16 @@ def test_how_long_needs_a_stretch_of_time() -> None:
     assert not extractive.has_answer_type("It was temporarily restricted.", "duration", set(), frozenset())
 
 
+def test_a_sentence_introducing_code_with_a_colon_is_quoted() -> None:
+    # Help pages state a fact and show it in code: the sentence ends with ":".
+    text = "Strings have many methods.\nThe built-in function len() returns the length of a string:\n>>> len(s)\n"
+    index = InMemoryIndex([make_document("strings.html", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
+    assert ask(index, answerer, "What returns the length of a string?").text == (
+        "The built-in function len() returns the length of a string: [1]"
+    )
+
+
 def test_how_many_is_answered_by_a_figure_counting_what_was_asked() -> None:
     text = "The survey reached 11 towns.\nIn the towns, the survey reached 300 farms.\n"
     index = InMemoryIndex([make_document("survey.txt", text)], KeywordEmbeddings(dim=256))
