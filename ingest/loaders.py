@@ -1,7 +1,8 @@
 """Turn files into cleaned `Document`s, or `Skipped` with a reason a user can act on.
 
 Two steps so incremental ingest can skip unchanged files cheaply:
-`read_file(path, root, max_file_bytes)` reads bytes and hashes them (`RawFile` or `Skipped`);
+`read_file(path, root, max_file_bytes)` reads bytes and hashes them with `EXTRACTOR_VERSION`
+(`RawFile` or `Skipped`);
 `parse(raw)` extracts text by type (.txt, .md, .html/.htm via trafilatura, .pdf via pypdf),
 picks a title and cleans the text (`Document` or `Skipped`).
 `load_file` does both. `find_files(folder)` lists the candidate files of a folder.
@@ -30,7 +31,7 @@ HTML_EXTENSIONS = frozenset({".html", ".htm"})
 PDF_EXTENSIONS = frozenset({".pdf"})
 SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS | PDF_EXTENSIONS
 
-#: Part of every file's content hash: a citeline that extracts text differently bumps it, so the
+#: Part of every file's content hash: a citeline that extracts or cleans text differently bumps it, so the
 #: next ingest re-reads every file (as "updated"; chunks whose text is unchanged keep their
 #: vectors) instead of keeping text the old extractor made. 2: HTML paragraphs one per line,
 #: code blocks line by line, text that looks like markup kept as the page shows it.
@@ -316,7 +317,7 @@ def _load_pdf(raw: RawFile) -> tuple[str, str | None] | Skipped:
 
 
 def parse(raw: RawFile) -> Document | Skipped:
-    """Extract, title and clean one file's text (the raw bytes' hash is kept on the Document)."""
+    """Extract, title and clean one file's text (the raw file's content hash is kept on the Document)."""
     ext = raw.extension
     if ext in HTML_EXTENSIONS:
         loaded = _load_html(raw)

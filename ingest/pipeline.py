@@ -3,7 +3,8 @@
 The folder is the source of truth: after `ingest_folder` the store holds exactly the folder's
 readable documents. Per file:
 
-* unchanged (same raw-bytes hash; the chunker is fixed per store) -> nothing embedded or written;
+* unchanged (same hash of raw bytes and `EXTRACTOR_VERSION`; the chunker is fixed per store)
+  -> nothing embedded or written;
 * new or edited -> re-chunked; chunks already stored under the same content-hash id are not
   re-embedded, stale chunk ids are deleted, new chunks are embedded and written in batches,
   and the document record is written LAST (so an interrupted ingest redoes that file); a chunk
