@@ -149,23 +149,31 @@ MIN_SENTENCE_CHARS = 25
 # ends one too: help pages state a fact and show it in code ("len() returns the length of a
 # string:"); on the Python tutorial's 42 cases it raised key-fact recall from 0.58 to 0.70.
 _ENDS_SENTENCE = re.compile(r"[.!?:][\"'”’)\]]*$")
+# Month and weekday names count only capitalised: "the exception may be handled" or "march on"
+# states no date.
 _DATE = re.compile(
     r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|tomorrow|"
-    r"(?:19|20)\d\d|(?:last|this|next) (?:week|month|year))\b",
-    re.IGNORECASE,
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|(?i:yesterday|today|tomorrow)|"
+    r"(?:19|20)\d\d|(?i:(?:last|this|next) (?:week|month|year)))\b"
 )
 _MULTIPLIER = re.compile(r"\b\w+fold\b|\b(?:twice|double[sd]?|triple[sd]?|half)\b", re.IGNORECASE)
 # Question words that ask for a date or a quantity; a sentence without one cannot answer.
 _ASKS_DATE = re.compile(r"^\s*when\b|\b(what|which) (date|day|weekday|year|month|time)\b|\bbetween which\b", re.I)
 #: ... of which these ask for a particular day, month or year: "this week" or "yesterday" says
 #: when, relative to the article, but not what date.
+#: ... or, asked in the present tense, a condition or an event ("When does the finally clause
+#: execute?" is answered by "... will execute as the last task before the try statement completes").
+_ASKS_CONDITION = re.compile(r"^\s*when\s+(?:does|do|is|are|can|should|must|may)\b", re.I)
+#: A sentence stating when something happens, without a date.
+_CONDITION = re.compile(
+    r"\b(?:if|when|whenever|before|after|once|until|unless|while|as soon as|in any event|every time|each time)\b",
+    re.I,
+)
 _ASKS_CALENDAR = re.compile(r"\b(what|which) (date|day|weekday|year|month)\b", re.I)
 #: A date a reader can place: a month, a weekday or a year.
 _CALENDAR = re.compile(
     r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|(?:19|20)\d\d)\b",
-    re.IGNORECASE,
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|(?:19|20)\d\d)\b"
 )
 _ASKS_QUANTITY = re.compile(r"\bhow (many|much|sharply|big|large)\b|\b(number|percentage|amount) of\b", re.I)
 _ASKS_DURATION = re.compile(r"\bhow long\b", re.I)
@@ -390,12 +398,14 @@ def split_question(question: str) -> list[str]:
 
 
 def answer_type(question: str) -> str | None:
-    """What kind of answer the question asks for: "date" (when), "calendar date" (what day, month
-    or year), "duration", "quantity", "name" or None (anything)."""
+    """What kind of answer the question asks for: "date" (when), "date or condition" (when, in the
+    present tense), "calendar date" (what day, month or year), "duration", "quantity", "name" or None (anything)."""
     if _ASKS_DURATION.search(question):
         return "duration"
     if _ASKS_CALENDAR.search(question):
         return "calendar date"
+    if _ASKS_CONDITION.search(question):
+        return "date or condition"
     if _ASKS_DATE.search(question):
         return "date"
     if _ASKS_QUANTITY.search(question):
@@ -430,6 +440,8 @@ def has_answer_type(
     """
     if kind == "date":
         return bool(_DATE.search(sentence))
+    if kind == "date or condition":
+        return bool(_DATE.search(sentence) or _CONDITION.search(sentence))
     if kind == "calendar date":
         return bool(_CALENDAR.search(sentence))
     if kind == "quantity":

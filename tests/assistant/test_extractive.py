@@ -212,6 +212,24 @@ def test_what_date_needs_a_date_a_reader_can_place_while_when_accepts_this_week(
     assert extractive.answer_type("On which weekday did the library reopen?") == "calendar date"
 
 
+def test_when_does_is_answered_by_a_condition_and_may_is_no_month() -> None:
+    text = (
+        "The backup job may be run by hand.\n"
+        "If the disk is full, the backup job will run before the nightly cleanup.\n"
+        "The backup job ran on Tuesday.\n"
+    )
+    index = InMemoryIndex([make_document("jobs.txt", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256), max_sentences=1)
+    # Asked in the present tense, "when" is answered by the condition under which it happens ...
+    assert ask(index, answerer, "When does the backup job run?").text == (
+        "If the disk is full, the backup job will run before the nightly cleanup. [1]"
+    )
+    # ... in the past tense only by a date; "may" is a verb, not the month.
+    assert ask(index, answerer, "When did the backup job run?").text == "The backup job ran on Tuesday. [1]"
+    assert not has_answer_type("The backup job may be run by hand.", "date", set(), frozenset())
+    assert has_answer_type("The backup job ran in May.", "date", set(), frozenset())
+
+
 def test_statements_around_a_question_are_context_not_what_it_asks() -> None:
     index = InMemoryIndex([make_document("police.txt", _BURGLARIES)], KeywordEmbeddings(dim=256))
     answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
