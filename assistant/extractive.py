@@ -185,6 +185,18 @@ _DURATION = re.compile(
     re.I,
 )
 _ASKS_NAME = re.compile(r"^\s*who\b|\bwhich\b|\bnames? of\b|\bwho\s+(is|was|are|were)\b", re.I)
+#: Names on a help site are often code, written in lower case: an identifier with an underscore,
+#: a call ("len()") or a dotted path ("sys.path", "collections.deque").
+_CODE_NAME = re.compile(r"(?<![\w.])(?:\w*_\w+|[A-Za-z_]\w*\(\)|[A-Za-z_]\w+(?:\.[A-Za-z_]\w*)+)(?![\w(])")
+#: ... or a word introduced as a name: "a program called pip".
+_CALLED = re.compile(r"\b(?:called|named)\s+[\"'“‘]?([A-Za-z_][\w.\-]*)")
+#: The kind of code object a "which" question asks for: "Which module ...?" -> "module". The word
+#: before it names one ("the timeit module"); before other nouns it need not ("social media platforms").
+_WHICH_HEAD = re.compile(
+    r"\bwhich\s+(modules?|functions?|methods?|class(?:es)?|commands?|packages?|programs?|librar(?:y|ies)|"
+    r"keywords?|statements?|variables?|attributes?|operators?|exceptions?|options?|arguments?|parameters?)\b",
+    re.I,
+)
 _QUESTION_JOIN = re.compile(r",?\s+and\s+(?=(?:on |in |at |from |for )?(?:what|which|who|when|where|how)\b)|;\s*", re.I)
 #: Job titles written in capitals are roles asked about, not names the question already knows.
 _TITLES = frozenset({"ceo", "cfo", "cto", "coo"})
@@ -431,12 +443,15 @@ def has_answer_type(
     known: set[str],
     figures: frozenset[float],
     common: frozenset[str] = frozenset(),
+    head: str | None = None,
 ) -> bool:
     """Whether `sentence` holds the kind of answer asked for (a name must be one the question lacks).
 
     `known` are the question's names (lowercased); a part of a hyphenated one counts too ("AI" is
     known from "AI-generated"). `common` are words seen in lower case nearby: a capitalised
-    first word of the sentence found there is ordinary capitalisation, not a name.
+    first word of the sentence found there is ordinary capitalisation, not a name. A name may
+    also be code ("sys.path", "len()"), a word introduced as one ("called pip") or the word
+    before what a "which" question asks for, its `head` ("the timeit module" for "module").
     """
     if kind == "date":
         return bool(_DATE.search(sentence))
@@ -463,8 +478,27 @@ def has_answer_type(
             ):
                 continue
             return True
-        return False
+        return _names_code(sentence, known_parts, head)
     return True
+
+
+def _names_code(sentence: str, known: set[str], head: str | None) -> bool:
+    """Whether `sentence` names something in lower case (see `has_answer_type`)."""
+
+    def new(word: str) -> bool:
+        word = word.lower().removesuffix("()")
+        return word not in known and word not in _STOPWORDS and word not in _FUNCTION_WORDS
+
+    if any(new(m.group()) for m in _CODE_NAME.finditer(sentence)):
+        return True
+    if any(new(m.group(1)) for m in _CALLED.finditer(sentence)):
+        return True
+    if head:
+        words = _WORD.findall(sentence)
+        for before, word in itertools.pairwise(words):
+            if words_match(word.lower(), head) and not before[:1].isupper() and new(before):
+                return True
+    return False
 
 
 #: A sentence opening with one of these refers back to the sentence before it.
@@ -553,6 +587,8 @@ class _Part:
     #: What a "how many" part counts (its topic words right after "how many"): a supporting
     #: sentence states a figure followed by one of them, or a word close to one.
     counted: list[str] = field(default_factory=list)
+    #: The kind of code object a "which" part asks for ("module" in "Which module ...?"), if any.
+    head: str | None = None
     #: Its adjacent content-word pairs, stemmed (see PHRASE_WEIGHT).
     pairs: frozenset[tuple[str, str]] = frozenset()
     #: Names the earlier question supplies, for a follow-up: "Who agreed to it?" after "What was
@@ -717,6 +753,8 @@ class ExtractiveAnswerer:
             kind = answer_type(piece)
             figures = {n for n in names if any(ch.isdigit() for ch in n)}
             topic = [w for w in words if w not in names and w not in _TYPE_WORDS]
+            which = _WHICH_HEAD.search(piece)
+            head = which.group(1).lower() if which else None
             parts.append(
                 _Part(
                     vectors=vectors,
@@ -726,6 +764,7 @@ class ExtractiveAnswerer:
                     topic=topic,
                     pairs=_pairs(piece),
                     answer_type=kind,
+                    head=head,
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
                     scoping_names=(names - figures if kind in ("quantity", "duration") else _placed(piece)),
@@ -774,7 +813,7 @@ class ExtractiveAnswerer:
                 coverage = sum(part.weights[w] for w in matched) / total if total else 0.0
                 soft = [1.0 if w in matched else nearest[row[w]] for w in part.topic]
                 soft_topic = sum(soft) / len(soft) if soft else 1.0
-                typed = has_answer_type(cand.text, part.answer_type, part.names, cand.figures, common)
+                typed = has_answer_type(cand.text, part.answer_type, part.names, cand.figures, common, part.head)
                 if typed and part.counted:
                     typed = self._counts(part.counted, cand.text, similarity, row, column)
                 lexical_topic = [w for w in part.topic if w not in _FUNCTION_WORDS]

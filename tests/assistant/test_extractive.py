@@ -230,6 +230,31 @@ def test_when_does_is_answered_by_a_condition_and_may_is_no_month() -> None:
     assert has_answer_type("The backup job ran in May.", "date", set(), frozenset())
 
 
+def test_a_help_site_names_code_in_lower_case() -> None:
+    text = (
+        "Packages are installed from the package index.\n"
+        "You install, upgrade and remove packages with a program called pip.\n"
+        "Measuring the speed of small snippets is easy.\n"
+        "The timeit module measures the speed of small snippets.\n"
+    )
+    index = InMemoryIndex([make_document("tools.html", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256), max_sentences=1)
+    # Neither answer has a capitalised name: the name is introduced ("called pip") or comes
+    # before the kind of code object asked for ("the timeit module").
+    assert ask(index, answerer, "Which program installs packages?").text == (
+        "You install, upgrade and remove packages with a program called pip. [1]"
+    )
+    assert ask(index, answerer, "Which module measures the speed of small snippets?").text == (
+        "The timeit module measures the speed of small snippets. [1]"
+    )
+    for code in ("Use collections.deque for a queue.", "Call len() on it.", "Edit the __init__ file."):
+        assert has_answer_type(code, "name", set(), frozenset()), code
+    # Before another noun a lower-case word is no name: "Which platforms ...?" is not answered
+    # by "social media platforms", nor "e.g." by a dotted path.
+    assert not has_answer_type("It spread on social media platforms.", "name", set(), frozenset())
+    assert not has_answer_type("It helps, e.g. with filters.", "name", set(), frozenset())
+
+
 def test_statements_around_a_question_are_context_not_what_it_asks() -> None:
     index = InMemoryIndex([make_document("police.txt", _BURGLARIES)], KeywordEmbeddings(dim=256))
     answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
