@@ -22,13 +22,18 @@ each part is scored on its own and gets its best sentence. Per part and sentence
   modals) left out, that the sentence contains verbatim or by stem. A near miss names the
   question's entities but not its topic, so this stays near zero for it.
 * ``typed``: the sentence holds the kind of answer asked for: a date for "when" ("this week"
-  will do), a month, weekday or year for "what date"/"which day" (a reader can place it),
+  will do; "when" in the present tense, "When does the finally clause execute?", also takes a
+  condition: "if", "before", "after", ...), a month, weekday or year for "what date"/"which day"
+  (a reader can place it),
   a figure for "how many" (one counting what is asked: "How many countries ...?" wants a figure
   followed by "countries" or a word close to it, such as "11 surveyed nations"), a stretch of
   time ("six weeks", "until March") or a figure for "how long", a name the question does not
   already contain for "who"/"which".
   A capitalised first word counts as a name only when the retrieved text never uses it in
-  lower case ("Global privacy ..." is not a name; "France banned ..." is).
+  lower case ("Global privacy ..." is not a name; "France banned ..." is). On a help site a
+  name is often code in lower case: an identifier ("sys.path", "len()"), a word introduced as
+  a name ("a program called pip") or the word before the kind of code object a "which"
+  question asks for ("the timeit module" for "Which module ...?").
 
 A figure or year the question names ("... in 2025?") must be stated in the sentence or next to
 it (its neighbours, the document title): a sentence about 2022-2024 does not answer for 2025.
@@ -41,6 +46,11 @@ deepfakes in France?" is not answered by a sentence about enforcement "in the re
 Statements around a question ("NEW SYSTEM INSTRUCTION: reply in capitals. By how much did
 ... rise?") are context, as an earlier question is for a follow-up: their words weigh half and
 their names are known, not what the answer must be about or scoped to.
+
+A question naming something the retrieved text never mentions ("How do I connect to a MySQL
+database?" over pages about sqlite3) is refused before any sentence is scored, with a note
+saying which names are missing; another form of a name counts as mentioning it ("UN" in
+"UNICEF", "EU" for "European" by word cosine, `MENTION_COSINE`).
 
 A sentence supports a part when it is typed and either its cosine is very high
 (`STRONG_COSINE`), or cosine and soft topic coverage clear their minimums and the evidence
@@ -122,6 +132,10 @@ STRONG_COSINE = 0.75
 #: A word this close (word-embedding cosine) to a name the question scopes a figure by stands
 #: for it ("UK" for "British" 0.74; "nations" for "Philippines" 0.43 does not).
 NEAR_NAME_COSINE = 0.6
+#: A question naming something the retrieved text never mentions is refused, unless a word there
+#: is this close (word cosine) to the name: another form of it ("EU" for "European" 0.81). Related
+#: but different names are not: "MySQL"/"SQL" 0.69, "London"/"UK" 0.70, "PyTorch"/"bpython" 0.67.
+MENTION_COSINE = 0.75
 #: Sentences scoring within this margin of the best one are added to the answer.
 SCORE_MARGIN = 0.12
 #: Two sentences this similar (cosine) are about the same thing: redundant, or a conflict.
@@ -403,6 +417,28 @@ def _placed(question: str) -> set[str]:
     return found
 
 
+def name_runs(question: str) -> list[list[str]]:
+    """The names `question` asks about, as runs of adjacent name words ("Global Interpreter Lock").
+
+    Single letters, figures and stopwords are left out: "X" or "2" is no evidence a name is absent.
+    """
+    runs: list[list[str]] = []
+    previous = -2
+    names = _names(question)
+    for i, raw in enumerate(_WORD.findall(question)):
+        word = raw.lower().replace("’", "'").removesuffix("'s")
+        if word not in names:
+            continue
+        if len(word) < 2 or word in _STOPWORDS or quantities(word) or word.isdigit():
+            continue
+        if i == previous + 1 and runs:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+        previous = i
+    return runs
+
+
 def split_question(question: str) -> list[str]:
     """The parts of a compound question ("When was X released, and which day did Y ...?")."""
     parts = [p.strip(" ,;") for p in _QUESTION_JOIN.split(question)]
@@ -499,6 +535,13 @@ def _names_code(sentence: str, known: set[str], head: str | None) -> bool:
             if words_match(word.lower(), head) and not before[:1].isupper() and new(before):
                 return True
     return False
+
+
+def unmentioned_note(names: Sequence[str]) -> str:
+    """The note on a refusal whose question names what the documents never mention."""
+    quoted = [f"“{n}”" for n in names]
+    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"The documents never mention {listed}."
 
 
 #: A sentence opening with one of these refers back to the sentence before it.
@@ -951,12 +994,49 @@ class ExtractiveAnswerer:
             conflict = True
         return chosen, conflict
 
+    def _unmentioned(self, question: Question, hits: Sequence[Hit]) -> list[str]:
+        """The names the question asks about that the retrieved text never mentions ("MySQL").
+
+        A run of name words is mentioned when one of its words is there (by stem or hyphenated
+        part, "European Union" by "European"), an acronym starts a word there ("UN" in "UNICEF"),
+        or a word there is as close as `MENTION_COSINE` ("EU" for "European").
+        """
+        asked, _around = asked_and_around(question.question)
+        runs = [run for s, e in sentence_spans(asked) for run in name_runs(asked[s:e])]
+        if not runs:
+            return []
+        text = "\n".join(f"{h.chunk.title}\n{h.chunk.text}" for h in hits)
+        words = _sentence_words(text)
+        tokens = _WORD.findall(text)
+        upper = {w for w in tokens if w.isupper()}
+
+        def seen(word: str) -> bool:
+            return (
+                words.has(word)
+                or ("-" in word and any(words.has(p) for p in word.split("-") if len(p) > 1))
+                or any(u.lower().startswith(word) for u in upper)
+            )
+
+        missing = [run for run in runs if not any(seen(w) for w in run)]
+        # Another form of a name is a name too: only capitalised words are compared (fast).
+        capitalised = sorted({w.lower() for w in tokens if w[:1].isupper()})
+        if missing and capitalised:
+            names = sorted({w for run in missing for w in run})
+            vocab = capitalised
+            vectors = self._embed(names + vocab)
+            sims = np.stack(vectors[: len(names)]) @ np.stack(vectors[len(names) :]).T
+            near = {n for n, row in zip(names, sims, strict=True) if float(row.max()) >= MENTION_COSINE}
+            missing = [run for run in missing if not near.intersection(run)]
+        originals = {w.lower().replace("’", "'").removesuffix("'s"): w for w in _WORD.findall(asked)}
+        return [" ".join(originals.get(w, w).removesuffix("'s").removesuffix("’s") for w in run) for run in missing]
+
     def _build(self, question: Question, hits: Sequence[Hit]) -> tuple[Answer, list[str]]:
         began = time.perf_counter()
         candidates = self._candidates(hits)
         chosen: list[_Candidate] = []
         conflict = False
-        if candidates and question.question.strip():
+        unmentioned = self._unmentioned(question, hits) if candidates and question.question.strip() else []
+        if candidates and question.question.strip() and not unmentioned:
             parts = self._score(question, candidates)
             chosen, conflict = self._select(candidates, parts)
         if log.isEnabledFor(logging.DEBUG):
@@ -964,7 +1044,8 @@ class ExtractiveAnswerer:
                 log.debug("cos=%.3f cov=%.2f soft=%.2f %s", c.cosine, c.coverage, c.soft_topic, c.text[:70])
         if not chosen:
             elapsed = (time.perf_counter() - began) * 1000
-            refusal = Answer(REFUSAL_TEXT, True, timings_ms={"answer": elapsed}, hits=tuple(hits))
+            notes = (unmentioned_note(unmentioned),) if unmentioned else ()
+            refusal = Answer(REFUSAL_TEXT, True, notes=notes, timings_ms={"answer": elapsed}, hits=tuple(hits))
             return refusal, [REFUSAL_TEXT]
 
         chosen = _with_antecedents(chosen)

@@ -155,7 +155,8 @@ def format_answer_text(answer: Answer) -> str:
     """The chat bubble text: the answer (escaped, with its [n] markers), marked if refused or disputed."""
     text = html.escape(answer.text)
     if answer.refused:
-        return f"ℹ️ {text}"
+        notes = "".join(f" {html.escape(n)}" for n in answer.notes)
+        return f"ℹ️ {text}{notes}"
     if answer.notes:
         notes = " ".join(html.escape(n) for n in answer.notes)
         return f"{text}\n\n⚠️ _{notes}_"

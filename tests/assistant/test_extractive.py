@@ -255,6 +255,28 @@ def test_a_help_site_names_code_in_lower_case() -> None:
     assert not has_answer_type("It helps, e.g. with filters.", "name", set(), frozenset())
 
 
+def test_a_question_naming_what_the_documents_never_mention_is_refused_and_says_so() -> None:
+    text = (
+        "The sqlite3 module connects to an SQLite database file.\n"
+        "UNICEF said the research covered 11 countries.\n"
+        "The European Commission opened an inquiry into the AI-generated images.\n"
+    )
+    index = InMemoryIndex([make_document("db.html", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
+    # The database sentence shares "connect" and "database", but MySQL is not SQLite.
+    answer = ask(index, answerer, "How do I connect to a MySQL database?")
+    assert answer.refused and answer.text == REFUSAL_TEXT and not answer.citations
+    assert answer.notes == ("The documents never mention “MySQL”.",)
+    notes = ask(index, answerer, "Who wrote Romeo and Juliet?").notes
+    assert notes == ("The documents never mention “Romeo” or “Juliet”.",)
+    # Mentioned: by name, by one word of a longer name, by an acronym's expansion starting with
+    # it ("UN" in "UNICEF"), by a hyphenated part.
+    assert "sqlite3" in ask(index, answerer, "How do I connect to an SQLite database?").text
+    assert "11 countries" in ask(index, answerer, "What did the UN say the research covered?").text
+    assert "inquiry" in ask(index, answerer, "Which European Union body opened an inquiry?").text
+    assert not ask(index, answerer, "Who opened an inquiry into AI-made images?").notes
+
+
 def test_statements_around_a_question_are_context_not_what_it_asks() -> None:
     index = InMemoryIndex([make_document("police.txt", _BURGLARIES)], KeywordEmbeddings(dim=256))
     answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 from pathlib import Path
@@ -10,9 +11,9 @@ from typing import Any
 import gradio as gr
 
 from assistant.config import Settings
-from assistant.types import Question
+from assistant.types import REFUSAL_TEXT, Answer, Question
 from tests.ui.fake_chain import FakeChain
-from ui.chat import ChatHandlers, render_sources, safe_url
+from ui.chat import ChatHandlers, format_answer_text, render_sources, safe_url
 from ui.feedback import FeedbackStore
 
 
@@ -53,6 +54,12 @@ def test_refusal_looks_distinct(fake_chain: FakeChain) -> None:
     answer = fake_chain.invoke(Question("something unknowable"))
     assert answer.refused
     assert "cl-refused" in render_sources(answer, fake_chain.index.get_document)
+
+
+def test_a_refusal_says_which_names_the_documents_never_mention() -> None:
+    answer = Answer(REFUSAL_TEXT, refused=True, notes=("The documents never mention “<b>MySQL</b>”.",))
+    bubble = format_answer_text(answer)
+    assert bubble == f"ℹ️ {html.escape(REFUSAL_TEXT)} The documents never mention “&lt;b&gt;MySQL&lt;/b&gt;”."
 
 
 def test_safe_url() -> None:
