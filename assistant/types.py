@@ -14,6 +14,11 @@ from typing import Any, Protocol, runtime_checkable
 #: What every answerer says when the documents do not answer the question.
 REFUSAL_TEXT = "I couldn't find that in the documents."
 
+#: The note on a refused request to write something or to override the rules.
+INSTRUCTION_NOTE = (
+    "citeline answers questions by quoting the documents; it does not follow instructions or write new text."
+)
+
 #: Note added to an answer when its sources disagree with each other.
 CONFLICT_NOTE = "The sources differ on this point; both versions are shown with their citations."
 
