@@ -569,6 +569,22 @@ def _names_code(sentence: str, known: set[str], head: str | None) -> bool:
     return False
 
 
+def _initials(tokens: Sequence[str]) -> str:
+    """The initials of `tokens`' runs of capitalised words, lowercased, runs split by "|"
+    ("the Global Privacy Assembly of Canada" -> "gpa|c"; "of", "and", "for", "the" inside skipped)."""
+    out: list[str] = []
+    run = ""
+    for token in tokens:
+        if token[:1].isupper():
+            run += token[0].lower()
+        elif token.lower() not in ("of", "and", "for", "the", "on") or not run:
+            if run:
+                out.append(run)
+            run = ""
+    out.append(run)
+    return "|".join(out)
+
+
 def unmentioned_note(names: Sequence[str]) -> str:
     """The note on a refusal whose question names what the documents never mention."""
     quoted = [f"“{n}”" for n in names]
@@ -1030,8 +1046,9 @@ class ExtractiveAnswerer:
         """The names the question asks about that the retrieved text never mentions ("MySQL").
 
         A run of name words is mentioned when one of its words is there (by stem or hyphenated
-        part, "European Union" by "European"), an acronym starts a word there ("UN" in "UNICEF"),
-        or a word there is as close as `MENTION_COSINE` ("EU" for "European").
+        part, "European Union" by "European"), an acronym starts a word there ("UN" in "UNICEF")
+        or abbreviates capitalised words there ("GPA": "Global Privacy Assembly"; and the other
+        way round), or a word there is as close as `MENTION_COSINE` ("EU" for "European").
         """
         asked, _around = asked_and_around(question.question)
         runs = [run for s, e in sentence_spans(asked) for run in name_runs(asked[s:e])]
@@ -1040,16 +1057,22 @@ class ExtractiveAnswerer:
         text = "\n".join(f"{h.chunk.title}\n{h.chunk.text}" for h in hits)
         words = _sentence_words(text)
         tokens = _WORD.findall(text)
-        upper = {w for w in tokens if w.isupper()}
+        upper = [w.lower() for w in tokens if w.isupper()]
+        initials = _initials(tokens)
 
         def seen(word: str) -> bool:
             return (
                 words.has(word)
                 or ("-" in word and any(words.has(p) for p in word.split("-") if len(p) > 1))
-                or any(u.lower().startswith(word) for u in upper)
+                or any(u.startswith(word) for u in upper)
+                or (len(word) > 1 and word in initials)
             )
 
-        missing = [run for run in runs if not any(seen(w) for w in run)]
+        def run_seen(run: list[str]) -> bool:
+            abbreviated = "".join(w[0] for w in run)  # "Internet Watch Foundation" -> "iwf"
+            return any(seen(w) for w in run) or (len(run) > 1 and abbreviated in upper)
+
+        missing = [run for run in runs if not run_seen(run)]
         # Another form of a name is a name too: only capitalised words are compared (fast).
         capitalised = sorted({w.lower() for w in tokens if w[:1].isupper()})
         if missing and capitalised:

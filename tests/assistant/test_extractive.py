@@ -275,6 +275,8 @@ def test_a_question_naming_what_the_documents_never_mention_is_refused_and_says_
     assert "11 countries" in ask(index, answerer, "What did the UN say the research covered?").text
     assert "inquiry" in ask(index, answerer, "Which European Union body opened an inquiry?").text
     assert not ask(index, answerer, "Who opened an inquiry into AI-made images?").notes
+    # An acronym of capitalised words there ("EC": "European Commission") is mentioned too.
+    assert "inquiry" in ask(index, answerer, "What did the EC open into the AI-generated images?").text
 
 
 def test_a_request_to_write_something_or_to_drop_the_rules_is_refused_and_says_why() -> None:
