@@ -34,8 +34,9 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS | PDF_EXTENSIONS
 #: Part of every file's content hash: a citeline that extracts or cleans text differently bumps it, so the
 #: next ingest re-reads every file (as "updated"; chunks whose text is unchanged keep their
 #: vectors) instead of keeping text the old extractor made. 2: HTML paragraphs one per line,
-#: code blocks line by line, text that looks like markup kept as the page shows it.
-EXTRACTOR_VERSION = 2
+#: code blocks line by line, text that looks like markup kept as the page shows it. 3: headings'
+#: permalink glyphs ("¶") dropped.
+EXTRACTOR_VERSION = 3
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")
@@ -188,13 +189,13 @@ def _load_text(raw: RawFile) -> tuple[str, str | None] | Skipped:
 
 
 # A heading's permalink glyph (Sphinx "¶", GitHub-style "#", "§", "🔗") is not part of its title.
-_PERMALINK_GLYPHS = "¶#§🔗"
+_PERMALINK_GLYPHS = "¶ # § 🔗"
 
 
 def _page_title(tree: Any) -> str | None:
     """The page's own title: its first <h1> (what a reader sees), else <title>."""
     for heading in tree.xpath("//h1"):
-        text = " ".join(heading.text_content().split()).rstrip(_PERMALINK_GLYPHS + " ")
+        text = " ".join(heading.text_content().split()).rstrip(_PERMALINK_GLYPHS)
         if text:
             return text
     titles = tree.xpath("//title")
@@ -221,7 +222,12 @@ def _without_page_chrome(page: str) -> tuple[Any, str | None]:
         "//nav | //aside | //footer | //form | //button | //script | //style | //noscript"
         " | //header[not(ancestor::article) and not(ancestor::main)]"
     )
-    for element in chrome:
+    # A heading's permalink ("Why is Python slow?¶") is a link to the heading, not its text.
+    permalinks = [
+        a for a in tree.iter("a")
+        if (a.get("href") or "").startswith("#") and a.text_content().strip() in _PERMALINK_GLYPHS.split()
+    ]  # fmt: skip
+    for element in chrome + permalinks:
         element.drop_tree()
     return tree, title
 

@@ -143,6 +143,8 @@ except OSError as err:
 </pre></div>
 <p>When you run it, the interpreter prints
 <code>File "&lt;stdin&gt;", line 1</code> and checks whether a&lt;b.</p>
+<h2>Why is my loop slow?<a class="headerlink" href="#why-slow" title="Permalink">¶</a></h2>
+<p>Each iteration looks up the global name again.</p>
 </main></body></html>"""
 
 
@@ -159,6 +161,9 @@ def test_html_paragraphs_are_one_line_each_and_code_blocks_line_by_line(tmp_path
     assert "import sys" in lines and "try:" in lines and "except OSError as err:" in lines
     # What looks like markup in a parsed page is text the reader sees.
     assert 'When you run it, the interpreter prints File "<stdin>", line 1 and checks whether a<b.' in lines
+    # A heading's permalink glyph is a link, not part of the heading.
+    assert "Why is my loop slow?" in lines
+    assert "¶" not in doc.text
 
 
 def test_pdf_loads_with_its_metadata_title(tmp_path: Path) -> None:
