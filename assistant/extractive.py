@@ -71,6 +71,11 @@ No supporting sentence: the answer is exactly `REFUSAL_TEXT`. Ranking uses
 ``PHRASE_WEIGHT`` times the share of the question's adjacent word pairs the sentence states as
 adjacent words ("AI tools"): of two sentences sharing the words, the one saying the phrase first.
 
+A sentence ending with "?" states nothing and is never quoted. The sentences right after it
+(`ANSWERS_PER_QUESTION`, stopping at a heading or code) answer it, as on a FAQ page: each is
+scored together with the question (its words, and the better of the two cosines), may be as
+short as `MIN_ANSWER_CHARS` ("Use the msvcrt module."), and they are quoted together.
+
 A chosen sentence that opens by referring back ("It is affectionately known as ...", "She said
 ...") is quoted after the sentence before it, when that one is a full sentence: a quote should
 make sense on its own.
@@ -160,13 +165,20 @@ PHRASE_WEIGHT = 0.1
 _EMBED_GROUP = 16
 #: ... unless every text is at most this long (characters), as the question's words are.
 _SHORT_TEXT_CHARS = 64
-#: Sentences shorter than this (characters) are headings or fragments, not answers.
+#: Sentences shorter than this (characters) are headings or fragments, not answers ...
 MIN_SENTENCE_CHARS = 25
+#: ... unless they answer the question the document asks just before them.
+MIN_ANSWER_CHARS = 8
 
 # A heading or teaser line has no closing punctuation; only real sentences are quoted. A colon
 # ends one too: help pages state a fact and show it in code ("len() returns the length of a
 # string:"); on the Python tutorial's 42 cases it raised key-fact recall from 0.58 to 0.70.
-_ENDS_SENTENCE = re.compile(r"[.!?:][\"'”’)\]]*$")
+_ENDS_SENTENCE = re.compile(r"[.!:][\"'”’)\]]*$")
+#: A sentence that asks ends with "?": it states nothing, so it is never quoted (nor as the
+#: sentence another refers back to) ...
+_ASKS_QUESTION = re.compile(r"\?[\"'”’)\]]*$")
+#: ... and the sentences right after it answer it: this many (FAQ answers open with the answer).
+ANSWERS_PER_QUESTION = 2
 # Month and weekday names count only capitalised: "the exception may be handled" or "march on"
 # states no date.
 _DATE = re.compile(
@@ -700,6 +712,10 @@ class _Candidate:
     #: The sentence just before this one in its chunk (document offsets and text), when it is a
     #: full sentence: what a sentence opening with "It"/"This"/"They" refers back to.
     previous: tuple[int, int, str] | None = None
+    #: The question the document asks just before this sentence ("Why doesn't list.sort() return
+    #: the sorted list?" on a FAQ page), with its vector: this sentence answers it.
+    asked: str | None = None
+    asked_vector: np.ndarray | None = None
     cosine: float = 0.0
     coverage: float = 0.0
     topic_coverage: float = 0.0
@@ -707,9 +723,20 @@ class _Candidate:
     typed: bool = True
     score: float = 0.0
     part_scores: list[float] = field(default_factory=list)
+
+    @property
+    def vectors(self) -> tuple[np.ndarray, ...]:
+        """The sentence's vector, and the vector of the question it answers, if any."""
+        return (self.vector,) if self.asked_vector is None else (self.vector, self.asked_vector)
+
     part_ok: list[bool] = field(default_factory=list)
     part_typed: list[bool] = field(default_factory=list)
     figures: frozenset[float] = field(default_factory=frozenset)
+
+
+def _with_question(c: _Candidate) -> str:
+    """The sentence, after the question it answers (see `_Candidate.asked`)."""
+    return c.text if c.asked is None else f"{c.asked}\n{c.text}"
 
 
 class ExtractiveAnswerer:
@@ -778,38 +805,59 @@ class ExtractiveAnswerer:
         return [found[t] for t in texts]
 
     def _candidates(self, hits: Sequence[Hit]) -> list[_Candidate]:
-        seen: set[tuple[str, int]] = set()
+        seen: dict[tuple[str, int], int] = {}
         found: list[tuple[Hit, int, int, str]] = []
         # The full sentence before each sentence, from whichever chunk shows it (overlapping
         # chunks start mid-document: a chunk's first sentence has its predecessor in another).
         previous: dict[tuple[str, int], tuple[int, int, str]] = {}
+        # The question a sentence answers (see `_Candidate.asked`), by position in `found`.
+        asked_by: dict[int, str] = {}
         for hit in hits:
             chunk = hit.chunk
             spans = split_sentences(chunk.text)
+            asked: str | None = None
+            answers = 0
             for j, (s, e) in enumerate(spans):
                 start = chunk.start + s
+                text = chunk.text[s:e]
                 if j > 0 and (chunk.doc_id, start) not in previous:
                     ps, pe = spans[j - 1]
                     if pe - ps >= MIN_SENTENCE_CHARS and _ENDS_SENTENCE.search(chunk.text[ps:pe]):
                         previous[(chunk.doc_id, start)] = (chunk.start + ps, chunk.start + pe, chunk.text[ps:pe])
-                # Overlapping chunks repeat sentences; keep each document position once.
-                if (
-                    e - s < MIN_SENTENCE_CHARS
-                    or not _ENDS_SENTENCE.search(chunk.text[s:e])
-                    or (chunk.doc_id, start) in seen
-                ):
+                # A question states nothing: it is never quoted, but the sentences right after it
+                # answer it (a FAQ's question heading, "So why ...?" in a paragraph).
+                if _ASKS_QUESTION.search(text):
+                    asked, answers = text, 0
                     continue
-                seen.add((chunk.doc_id, start))
+                if not _ENDS_SENTENCE.search(text):
+                    asked = None  # a heading or a line of code: the answer ended
+                    continue
+                answering = asked if asked is not None and answers < ANSWERS_PER_QUESTION else None
+                answers += 1
+                # A short sentence is a fragment, unless it answers a question ("Use the msvcrt module.").
+                if e - s < (MIN_ANSWER_CHARS if answering is not None else MIN_SENTENCE_CHARS):
+                    continue
+                # Overlapping chunks repeat sentences; keep each document position once.
+                if (chunk.doc_id, start) in seen:
+                    if answering is not None:
+                        asked_by.setdefault(seen[(chunk.doc_id, start)], answering)
+                    continue
+                seen[(chunk.doc_id, start)] = len(found)
+                if answering is not None:
+                    asked_by[len(found)] = answering
                 # What the sentence is about may be said next to it: its neighbours and the title.
                 before = spans[j - 1][0] if j > 0 else s
                 after = spans[j + 1][1] if j + 1 < len(spans) else e
                 found.append((hit, s, e, f"{chunk.title}\n{chunk.text[before:after]}"))
-        vectors = self._embed([h.chunk.text[s:e] for h, s, e, _ in found])
+        questions = sorted(set(asked_by.values()))
+        vectors = self._embed([h.chunk.text[s:e] for h, s, e, _ in found] + questions)
+        question_vectors = dict(zip(questions, vectors[len(found) :], strict=True))
         return [
             _Candidate(h.chunk.doc_id, h.chunk.title, h.chunk.source, h.chunk.text[s:e],
                        h.chunk.start + s, h.chunk.start + e, vec, context=context,
-                       previous=previous.get((h.chunk.doc_id, h.chunk.start + s)))
-            for (h, s, e, context), vec in zip(found, vectors, strict=True)
+                       previous=previous.get((h.chunk.doc_id, h.chunk.start + s)),
+                       asked=asked_by.get(i), asked_vector=question_vectors.get(asked_by.get(i, "")))
+            for i, ((h, s, e, context), vec) in enumerate(zip(found, vectors[: len(found)], strict=True))
         ]  # fmt: skip
 
     def _unit(self, vector: list[float]) -> np.ndarray:
@@ -865,7 +913,9 @@ class ExtractiveAnswerer:
 
     def _score(self, question: Question, candidates: list[_Candidate]) -> list[_Part]:
         parts = self._parts(question)
-        sentence_words = [_sentence_words(c.text) for c in candidates]
+        # A sentence answering the document's own question is read together with it: "Use the
+        # msvcrt module." is what the FAQ says to "How do I check for a keypress without blocking?".
+        sentence_words = [_sentence_words(_with_question(c)) for c in candidates]
         common = frozenset().union(*(lowercase_words(c.text) for c in candidates))
         topic_words = sorted({w for p in parts for w in p.topic})
         # Soft matches: one matrix of similarities between the topic words and every word of the
@@ -899,8 +949,8 @@ class ExtractiveAnswerer:
                 total = sum(part.weights.values())
                 # The gate may use the context-bearing query; ranking uses the question alone, so
                 # a follow-up prefers new information over what answered the earlier question.
-                cosine = max(float(cand.vector @ q) for q in part.vectors)
-                own_cosine = float(cand.vector @ part.vectors[0])
+                cosine = max(float(v @ q) for q in part.vectors for v in cand.vectors)
+                own_cosine = max(float(v @ part.vectors[0]) for v in cand.vectors)
                 coverage = sum(part.weights[w] for w in matched) / total if total else 0.0
                 soft = [1.0 if w in matched else nearest[row[w]] for w in part.topic]
                 soft_topic = sum(soft) / len(soft) if soft else 1.0
@@ -918,7 +968,7 @@ class ExtractiveAnswerer:
                 stated_or_carried = stated + (len(part.carried & matched) if stated else 0)
                 score = own_cosine + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic
                 if part.pairs:
-                    score += PHRASE_WEIGHT * len(part.pairs & _pairs(cand.text)) / len(part.pairs)
+                    score += PHRASE_WEIGHT * len(part.pairs & _pairs(_with_question(cand))) / len(part.pairs)
                 evidence = cosine + SOFT_TOPIC_WEIGHT * soft_topic + LEXICAL_EVIDENCE_WEIGHT * topic_coverage
                 ok = (
                     typed
@@ -1012,6 +1062,17 @@ class ExtractiveAnswerer:
             if gap != float("inf") and echoes:
                 continue  # the same claim with the same figures (or another article's echo) adds nothing
             chosen.append(cand)
+        # The sentences answering the same question of a document are one answer: quoted together.
+        for cand in list(chosen):
+            for other in supporting:
+                if len(chosen) >= self.max_sentences:
+                    break
+                if (
+                    cand.asked is not None
+                    and (other.doc_id, other.asked) == (cand.doc_id, cand.asked)
+                    and all(c is not other for c in chosen)
+                ):
+                    chosen.append(other)
         if not asks_figure:
             return chosen, conflict
         return self._add_conflicting(chosen, candidates, conflict)

@@ -297,6 +297,26 @@ def test_a_request_to_write_something_or_to_drop_the_rules_is_refused_and_says_w
     assert "poem about Python" in ask(index, answerer, "How may a poem about Python be written?").text
 
 
+def test_a_question_the_document_asks_is_never_quoted_and_the_sentences_after_it_answer_it() -> None:
+    faq = (
+        "Why is my loop slow?\n\n"
+        "Each iteration looks up the global name again. Bind it to a local name first. "
+        "Loops in other languages differ.\n\n"
+        "How do I check for a keypress?\n\n"
+        "Use the msvcrt module. It ships with the Windows installer.\n"
+    )
+    index = InMemoryIndex([make_document("faq.html", faq)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
+    # The answer shares no word with the question; the page's own question says what it answers,
+    # and its first sentences are quoted together, however short ("Use the msvcrt module.").
+    assert ask(index, answerer, "Why is my loop so slow?").text == (
+        "Each iteration looks up the global name again. [1] Bind it to a local name first. [2]"
+    )
+    answer = ask(index, answerer, "How can I check for a keypress?")
+    assert answer.text == "Use the msvcrt module. [1] It ships with the Windows installer. [2]"
+    assert all("?" not in c.quote for c in answer.citations)
+
+
 def test_statements_around_a_question_are_context_not_what_it_asks() -> None:
     index = InMemoryIndex([make_document("police.txt", _BURGLARIES)], KeywordEmbeddings(dim=256))
     answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
