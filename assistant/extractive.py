@@ -454,10 +454,11 @@ _IN_PLACE = re.compile(r"\bin\s+(?:the\s+)?([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*
 
 
 def _placed(question: str) -> set[str]:
-    """Names a question scopes with "in" ("... in France?", "... in the United Kingdom?")."""
+    """Names a question scopes with "in" ("... in France?", "... in the United Kingdom?"); a
+    single letter is no place ("functions in C")."""
     found = set()
     for m in _IN_PLACE.finditer(question):
-        found |= {w.lower().replace("’", "'").removesuffix("'s") for w in m.group(1).split()}
+        found |= {w.lower().replace("’", "'").removesuffix("'s") for w in m.group(1).split() if len(w) > 1}
     return found
 
 

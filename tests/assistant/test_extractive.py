@@ -342,6 +342,10 @@ def test_a_place_the_question_asks_about_must_be_named_by_the_answer() -> None:
     assert "rose across the region" in ask(index, answerer, "What happened to the fines for littering?").text
     # The region's sentence never names France: it says nothing about France in particular.
     assert ask(index, answerer, "What happened to the fines for littering in France?").refused
+    # A single letter is no place: "in C" is a language.
+    code = "Yes, you can write your own extension functions in C.\n"
+    index = InMemoryIndex([make_document("ext.html", code)], KeywordEmbeddings(dim=256))
+    assert not ask(index, answerer, "Can I write my own extension functions in C?").refused
 
 
 def test_question_words_match_other_forms_and_parts_of_hyphenated_words() -> None:
