@@ -191,19 +191,19 @@ _MULTIPLIER = re.compile(r"\b\w+fold\b|\b(?:twice|double[sd]?|triple[sd]?|half)\
 _ASKS_DATE = re.compile(r"^\s*when\b|\b(what|which) (date|day|weekday|year|month|time)\b|\bbetween which\b", re.I)
 #: ... of which these ask for a particular day, month or year: "this week" or "yesterday" says
 #: when, relative to the article, but not what date.
-#: ... or, asked in the present tense, a condition or an event ("When does the finally clause
-#: execute?" is answered by "... will execute as the last task before the try statement completes").
-_ASKS_CONDITION = re.compile(r"^\s*when\s+(?:does|do|is|are|can|should|must|may)\b", re.I)
-#: A sentence stating when something happens, without a date.
-_CONDITION = re.compile(
-    r"\b(?:if|when|whenever|before|after|once|until|unless|while|as soon as|in any event|every time|each time)\b",
-    re.I,
-)
 _ASKS_CALENDAR = re.compile(r"\b(what|which) (date|day|weekday|year|month)\b", re.I)
 #: A date a reader can place: a month, a weekday or a year.
 _CALENDAR = re.compile(
     r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
     r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|(?:19|20)\d\d)\b"
+)
+#: A "when" asked in the present tense takes a condition as well as a date ("When does the finally
+#: clause execute?": "... will execute as the last task before the try statement completes").
+_ASKS_CONDITION = re.compile(r"^\s*when\s+(?:does|do|is|are|can|should|must|may)\b", re.I)
+#: A sentence stating when something happens, without a date.
+_CONDITION = re.compile(
+    r"\b(?:if|when|whenever|before|after|once|until|unless|while|as soon as|in any event|every time|each time)\b",
+    re.I,
 )
 _ASKS_QUANTITY = re.compile(r"\bhow (many|much|sharply|big|large)\b|\b(number|percentage|amount) of\b", re.I)
 _ASKS_DURATION = re.compile(r"\bhow long\b", re.I)
@@ -725,14 +725,14 @@ class _Candidate:
     score: float = 0.0
     part_scores: list[float] = field(default_factory=list)
 
+    part_ok: list[bool] = field(default_factory=list)
+    part_typed: list[bool] = field(default_factory=list)
+    figures: frozenset[float] = field(default_factory=frozenset)
+
     @property
     def vectors(self) -> tuple[np.ndarray, ...]:
         """The sentence's vector, and the vector of the question it answers, if any."""
         return (self.vector,) if self.asked_vector is None else (self.vector, self.asked_vector)
-
-    part_ok: list[bool] = field(default_factory=list)
-    part_typed: list[bool] = field(default_factory=list)
-    figures: frozenset[float] = field(default_factory=frozenset)
 
 
 def _with_question(c: _Candidate) -> str:
