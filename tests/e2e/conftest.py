@@ -157,6 +157,10 @@ def page(browser: Any, dialogs: list[str]) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests save their screenshots: a temporary folder, or the README's
+    docs/screenshots/ with CITELINE_UPDATE_SCREENSHOTS=1 (a test run leaves the checkout clean)."""
+    if os.environ.get("CITELINE_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
