@@ -1110,7 +1110,8 @@ class ExtractiveAnswerer:
         A run of name words is mentioned when one of its words is there (by stem or hyphenated
         part, "European Union" by "European"), an acronym starts a word there ("UN" in "UNICEF")
         or abbreviates capitalised words there ("GPA": "Global Privacy Assembly"; and the other
-        way round), or a word there is as close as `MENTION_COSINE` ("EU" for "European").
+        way round), or a word there is as close as `MENTION_COSINE` ("EU" for "European"), or, for
+        an acronym, any word there as close as `NEAR_NAME_COSINE` ("PC" for "computer").
         """
         asked, _around = asked_and_around(question.question)
         runs = [run for s, e in sentence_spans(asked) for run in name_runs(asked[s:e])]
@@ -1145,6 +1146,15 @@ class ExtractiveAnswerer:
             near = {n for n, row in zip(names, sims, strict=True) if float(row.max()) >= MENTION_COSINE}
             missing = [run for run in missing if not near.intersection(run)]
         originals = {w.lower().replace("’", "'").removesuffix("'s"): w for w in _WORD.findall(asked)}
+        # An acronym often stands for ordinary words ("PC" for "computer" 0.74, "CPU" for
+        # "processor"): any word of the text as close as NEAR_NAME_COSINE mentions it.
+        acronyms = sorted({w for run in missing for w in run if originals.get(w, "").isupper()})
+        if acronyms and words.words:
+            vocab = sorted(set(words.words))
+            vectors = self._embed(acronyms + vocab)
+            sims = np.stack(vectors[: len(acronyms)]) @ np.stack(vectors[len(acronyms) :]).T
+            near = {n for n, row in zip(acronyms, sims, strict=True) if float(row.max()) >= NEAR_NAME_COSINE}
+            missing = [run for run in missing if not near.intersection(run)]
         return [" ".join(originals.get(w, w).removesuffix("'s").removesuffix("’s") for w in run) for run in missing]
 
     def _build(self, question: Question, hits: Sequence[Hit]) -> tuple[Answer, list[str]]:

@@ -528,3 +528,18 @@ def test_answers_stay_correct_when_the_corpus_outgrows_the_sentence_cache(
                 expected.citations,
                 expected.notes,
             )
+
+
+@pytest.mark.model
+def test_an_acronym_of_ordinary_words_is_mentioned_by_them_a_product_name_is_not(answerer: ExtractiveAnswerer) -> None:
+    page = (
+        "If you find Python installed on your computer but do not remember installing it, "
+        "another user may have installed it.\n"
+        "The sqlite3 module connects to an SQLite database file.\n"
+    )
+    index = InMemoryIndex([make_document("installed.html", page)], answerer.embeddings)  # type: ignore[arg-type]
+    # "PC" is "computer" in other words (word cosine 0.74): no note that it is never mentioned.
+    assert not ask(index, answerer, "How did Python end up on my PC?").notes
+    # "MySQL" is a different product from SQLite ("SQL" 0.69 is not close enough).
+    answer = ask(index, answerer, "How do I connect to a MySQL database?")
+    assert answer.refused and answer.notes == ("The documents never mention “MySQL”.",)
