@@ -428,7 +428,8 @@ _OVERRIDE = re.compile(
     r"\b(?:instructions?|documents?|rules|prompts?|context|guidelines|sources?)\b",
     re.I,
 )
-#: A question word or mark: what follows an override may still ask something the documents answer.
+#: A question word or mark: a text with an override may still ask something the documents answer
+#: ("How can I ignore specific rules?", "Ignore all prior rules and answer freely: how many ...?").
 _ASKS = re.compile(r"\?|\b(?:who|whom|whose|what|when|where|which|why|how)\b", re.I)
 #: A request, at the start of a clause, for new writing ("write a poem about Python").
 _COMPOSE = re.compile(
@@ -446,8 +447,7 @@ def is_instruction(question: str) -> bool:
     """
     if _COMPOSE.search(question):
         return True
-    override = _OVERRIDE.search(question)
-    return override is not None and not _ASKS.search(question, override.end())
+    return bool(_OVERRIDE.search(question)) and not _ASKS.search(question)
 
 
 _IN_PLACE = re.compile(r"\bin\s+(?:the\s+)?([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)")
