@@ -1010,12 +1010,23 @@ class ExtractiveAnswerer:
         vocab = sorted({w for c in candidates for w in _sentence_words(c.context).words})
         if not names or not vocab:
             return {}
-        vectors = self._embed(names + vocab)
-        sims = np.stack(vectors[: len(names)]) @ np.stack(vectors[len(names) :]).T
+        sims = self._word_similarities(names, vocab)
         return {
             n: frozenset(w for w, sim in zip(vocab, row, strict=True) if sim >= NEAR_NAME_COSINE)
             for n, row in zip(names, sims.tolist(), strict=True)
         }
+
+    def _word_similarities(self, words: list[str], vocab: list[str]) -> np.ndarray:
+        """Cosines of each of `words` (rows) to each of `vocab` (columns); both non-empty."""
+        vectors = self._embed(words + vocab)
+        return np.stack(vectors[: len(words)]) @ np.stack(vectors[len(words) :]).T
+
+    def _close_to_any(self, words: list[str], vocab: list[str], threshold: float) -> set[str]:
+        """The `words` some word of `vocab` is at least `threshold` close to (word cosine)."""
+        if not words or not vocab:
+            return set()
+        sims = self._word_similarities(words, vocab)
+        return {w for w, row in zip(words, sims, strict=True) if float(row.max()) >= threshold}
 
     def _select(self, candidates: list[_Candidate], parts: list[_Part]) -> tuple[list[_Candidate], bool]:
         """The sentences to cite, and whether two of them conflict (figures, for "how many" questions)."""
@@ -1138,23 +1149,14 @@ class ExtractiveAnswerer:
         missing = [run for run in runs if not run_seen(run)]
         # Another form of a name is a name too: only capitalised words are compared (fast).
         capitalised = sorted({w.lower() for w in tokens if w[:1].isupper()})
-        if missing and capitalised:
-            names = sorted({w for run in missing for w in run})
-            vocab = capitalised
-            vectors = self._embed(names + vocab)
-            sims = np.stack(vectors[: len(names)]) @ np.stack(vectors[len(names) :]).T
-            near = {n for n, row in zip(names, sims, strict=True) if float(row.max()) >= MENTION_COSINE}
-            missing = [run for run in missing if not near.intersection(run)]
+        near = self._close_to_any(sorted({w for run in missing for w in run}), capitalised, MENTION_COSINE)
+        missing = [run for run in missing if not near.intersection(run)]
         originals = {w.lower().replace("’", "'").removesuffix("'s"): w for w in _WORD.findall(asked)}
         # An acronym often stands for ordinary words ("PC" for "computer" 0.74, "CPU" for
         # "processor"): any word of the text as close as NEAR_NAME_COSINE mentions it.
         acronyms = sorted({w for run in missing for w in run if originals.get(w, "").isupper()})
-        if acronyms and words.words:
-            vocab = sorted(set(words.words))
-            vectors = self._embed(acronyms + vocab)
-            sims = np.stack(vectors[: len(acronyms)]) @ np.stack(vectors[len(acronyms) :]).T
-            near = {n for n, row in zip(acronyms, sims, strict=True) if float(row.max()) >= NEAR_NAME_COSINE}
-            missing = [run for run in missing if not near.intersection(run)]
+        near = self._close_to_any(acronyms, sorted(set(words.words)), NEAR_NAME_COSINE)
+        missing = [run for run in missing if not near.intersection(run)]
         return [" ".join(originals.get(w, w).removesuffix("'s").removesuffix("’s") for w in run) for run in missing]
 
     def _build(self, question: Question, hits: Sequence[Hit]) -> tuple[Answer, list[str]]:
