@@ -127,7 +127,11 @@ def render_sources(answer: Answer, get_document: Callable[[str], StoredDocument 
             "nothing was made up. Try rephrasing, or ask about something the documents cover.</div>"
         )
     for note in answer.notes:
-        parts.append(f'<div class="cl-banner cl-conflict" role="note">⚠️ {html.escape(note)}</div>')
+        # A refusal's note says why (a name never mentioned, an instruction): information, not a warning.
+        if answer.refused:
+            parts.append(f'<div class="cl-banner cl-refused" role="note">ℹ️ {html.escape(note)}</div>')
+        else:
+            parts.append(f'<div class="cl-banner cl-conflict" role="note">⚠️ {html.escape(note)}</div>')
     for c in answer.citations:
         before, quote, after = _passage(c, get_document, answer.hits)
         url = safe_url(c.url)

@@ -101,6 +101,12 @@ def test_help_page_widget_answers_with_sources(
     answer = frame.locator(".cl-bot").last.inner_text()
     assert "1.2 million" in answer
     page.screenshot(path=str(screenshots / "widget.png"))
+    # A refusal says why, as information: the documents never mention AMD.
+    box.fill("What did AMD's stock do?")
+    box.press("Enter")
+    note = frame.locator(".cl-bot.cl-refused .cl-note").last
+    note.wait_for()
+    assert note.inner_text() == "ℹ️ The documents never mention “AMD”."
     # Esc inside the frame closes the panel and gives focus back to the launcher.
     box.press("Escape")
     page.locator("#citeline-panel").wait_for(state="hidden")

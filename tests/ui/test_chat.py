@@ -60,6 +60,10 @@ def test_a_refusal_says_which_names_the_documents_never_mention() -> None:
     answer = Answer(REFUSAL_TEXT, refused=True, notes=("The documents never mention “<b>MySQL</b>”.",))
     bubble = format_answer_text(answer)
     assert bubble == f"ℹ️ {html.escape(REFUSAL_TEXT)} The documents never mention “&lt;b&gt;MySQL&lt;/b&gt;”."
+    # In the sources panel it is information about the refusal, not a warning that sources differ.
+    panel = render_sources(answer)
+    assert '<div class="cl-banner cl-refused" role="note">ℹ️ The documents never mention “&lt;b&gt;' in panel
+    assert "cl-conflict" not in panel
 
 
 def test_safe_url() -> None:

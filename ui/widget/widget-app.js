@@ -39,8 +39,9 @@
     bubble.classList.remove("cl-pending");
     if (data.refused) bubble.classList.add("cl-refused");
     bubble.appendChild(el("p", "cl-text", (data.refused ? "\u2139\uFE0F " : "") + (data.answer || "")));
+    // A refusal's note says why (information); any other note is a warning (sources differ).
     (data.notes || []).forEach(function (note) {
-      bubble.appendChild(el("p", "cl-note", "\u26A0\uFE0F " + note));
+      bubble.appendChild(el("p", "cl-note", (data.refused ? "\u2139\uFE0F " : "\u26A0\uFE0F ") + note));
     });
     var citations = data.citations || [];
     if (citations.length) {
