@@ -126,12 +126,10 @@ def render_sources(answer: Answer, get_document: Callable[[str], StoredDocument 
             '<div class="cl-banner cl-refused" role="status">ℹ️ No answer in the documents: '
             "nothing was made up. Try rephrasing, or ask about something the documents cover.</div>"
         )
+    # A refusal's note says why (a name never mentioned, an instruction): information, not a warning.
+    kind, glyph = ("cl-refused", "ℹ️") if answer.refused else ("cl-conflict", "⚠️")
     for note in answer.notes:
-        # A refusal's note says why (a name never mentioned, an instruction): information, not a warning.
-        if answer.refused:
-            parts.append(f'<div class="cl-banner cl-refused" role="note">ℹ️ {html.escape(note)}</div>')
-        else:
-            parts.append(f'<div class="cl-banner cl-conflict" role="note">⚠️ {html.escape(note)}</div>')
+        parts.append(f'<div class="cl-banner {kind}" role="note">{glyph} {html.escape(note)}</div>')
     for c in answer.citations:
         before, quote, after = _passage(c, get_document, answer.hits)
         url = safe_url(c.url)
