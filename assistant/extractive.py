@@ -177,6 +177,8 @@ _ENDS_SENTENCE = re.compile(r"[.!:][\"'”’)\]]*$")
 #: A sentence that asks ends with "?": it states nothing, so it is never quoted (nor as the
 #: sentence another refers back to) ...
 _ASKS_QUESTION = re.compile(r"\?[\"'”’)\]]*$")
+#: A sentence ending in a colon leads in to what follows it (code, a list).
+_LEADS_IN = re.compile(r":[\"'”’)\]]*$")
 #: ... and the sentences right after it answer it: this many (FAQ answers open with the answer).
 ANSWERS_PER_QUESTION = 2
 # Month and weekday names count only capitalised: "the exception may be handled" or "march on"
@@ -839,8 +841,10 @@ class ExtractiveAnswerer:
                     continue
                 answering = asked if asked is not None and answers < ANSWERS_PER_QUESTION else None
                 answers += 1
-                # A short sentence is a fragment, unless it answers a question ("Use the msvcrt module.").
-                if e - s < (MIN_ANSWER_CHARS if answering is not None else MIN_SENTENCE_CHARS):
+                # A short sentence is a fragment, unless it answers a question ("Use the msvcrt module.");
+                # a short lead-in ("This code:", "Consider this:") says nothing without its code.
+                short_ok = answering is not None and not _LEADS_IN.search(text)
+                if e - s < (MIN_ANSWER_CHARS if short_ok else MIN_SENTENCE_CHARS):
                     continue
                 # Overlapping chunks repeat sentences; keep each document position once.
                 if (chunk.doc_id, start) in seen:

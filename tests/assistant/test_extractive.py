@@ -316,6 +316,12 @@ def test_a_question_the_document_asks_is_never_quoted_and_the_sentences_after_it
     answer = ask(index, answerer, "How can I check for a keypress?")
     assert answer.text == "Use the msvcrt module. [1] It ships with the Windows installer. [2]"
     assert all("?" not in c.quote for c in answer.citations)
+    # A short lead-in says nothing without the code it introduces: it is not quoted.
+    lead_in = "Why does my list grow?\n\nDefaults are evaluated once, when defined. See the default list:\n\nadd(1)\n"
+    index = InMemoryIndex([make_document("defaults.html", lead_in)], KeywordEmbeddings(dim=256))
+    assert ask(index, answerer, "Why does my default list keep growing?").text == (
+        "Defaults are evaluated once, when defined. [1]"
+    )
 
 
 def test_statements_around_a_question_are_context_not_what_it_asks() -> None:
