@@ -11,6 +11,7 @@ import html
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +54,7 @@ CHAT_CSS = """
 .cl-where { font-size: .85em; opacity: .75; word-break: break-all; }
 .cl-passage { margin: .4rem 0 0 0; line-height: 1.5; font-size: .95em; white-space: pre-wrap; }
 .cl-passage mark { background: #fde68a; color: #111; padding: 0 .1rem; border-radius: 2px; }
+.cl-ref { font-weight: 700; font-size: .75em; margin-left: .1rem; }
 .cl-banner { border-radius: 8px; padding: .5rem .75rem; font-size: .95em; }
 .cl-refused { background: #eef2ff; border: 1px solid #c7d2fe; color: #312e81; }
 .cl-conflict { background: #fff7ed; border: 1px solid #fdba74; color: #7c2d12; }
@@ -79,12 +81,49 @@ def safe_url(url: str | None) -> str | None:
     return url.strip()
 
 
-def _passage(
+@dataclass
+class _Card:
+    """One source card: the citations it shows and the passage of document text around them.
+
+    Citations whose passages overlap in the same document share one card: a FAQ answer's two
+    adjacent sentences are one passage with two highlights, not two near-identical cards.
+    """
+
+    citations: list[Citation]
+    text: str  # the document text (or a retrieved chunk's) the passage is cut from
+    lo: int  # the passage is text[lo:hi]; quotes are at citation offsets minus `base`
+    hi: int
+    base: int = 0
+
+    def overlaps(self, other: _Card) -> bool:
+        return (
+            self.citations[0].doc_id == other.citations[0].doc_id
+            and self.citations[0].url == other.citations[0].url  # a card has one link
+            and self.text is other.text
+            and other.lo < self.hi
+            and self.lo < other.hi
+            and not any(a.start < b.end and b.start < a.end for a in self.citations for b in other.citations)
+        )
+
+    def segments(self) -> list[tuple[str, int | None]]:
+        """The passage as (text, n) pieces: n is the citation a highlighted quote belongs to."""
+        pieces: list[tuple[str, int | None]] = []
+        at = self.lo
+        for c in sorted(self.citations, key=lambda c: c.start):
+            start = c.start - self.base
+            pieces.append((self.text[at:start], None))
+            pieces.append((c.quote, c.n))
+            at = start + len(c.quote)
+        pieces.append((self.text[at : self.hi], None))
+        return pieces
+
+
+def _card(
     citation: Citation,
     get_document: Callable[[str], StoredDocument | None] | None,
     hits: Sequence[Hit],
-) -> tuple[str, str, str]:
-    """(before, quote, after) around the quote: stored document text, else a retrieved chunk."""
+) -> _Card:
+    """The card for one citation: stored document text around the quote, else a retrieved chunk."""
     if get_document is not None:
         try:
             doc = get_document(citation.doc_id)
@@ -102,22 +141,57 @@ def _passage(
             if hi < len(text):
                 space = text.rfind(" ", end, hi)
                 hi = space if space != -1 else hi
-            # Blank lines between paragraphs would leave big gaps in the narrow panel.
-            before = _BLANK_LINES.sub("\n", ("… " if lo > 0 else "") + text[lo:start])
-            after = _BLANK_LINES.sub("\n", text[end:hi] + (" …" if hi < len(text) else ""))
-            return before, citation.quote, after
+            return _Card([citation], text, lo, hi)
     for hit in hits:
         chunk = hit.chunk
         if chunk.doc_id == citation.doc_id and chunk.start <= citation.start and citation.end <= chunk.end:
-            rel = citation.start - chunk.start
-            before = _BLANK_LINES.sub("\n", chunk.text[:rel])
-            return before, citation.quote, _BLANK_LINES.sub("\n", chunk.text[rel + len(citation.quote) :])
-    return "", citation.quote, ""
+            return _Card([citation], chunk.text, 0, len(chunk.text), base=chunk.start)
+    return _Card([citation], citation.quote, 0, len(citation.quote), base=citation.start)
+
+
+def _cards(answer: Answer, get_document: Callable[[str], StoredDocument | None] | None) -> list[_Card]:
+    """One card per citation, merging those whose passages overlap (in citation order)."""
+    documents: dict[str, StoredDocument | None] = {}
+
+    def cached(doc_id: str) -> StoredDocument | None:
+        if doc_id not in documents and get_document is not None:
+            documents[doc_id] = get_document(doc_id)
+        return documents.get(doc_id)
+
+    cards: list[_Card] = []
+    for citation in answer.citations:
+        card = _card(citation, cached if get_document is not None else None, answer.hits)
+        into = next((c for c in cards if c.overlaps(card)), None)
+        if into is None:
+            cards.append(card)
+        else:
+            into.citations.append(citation)
+            into.lo, into.hi = min(into.lo, card.lo), max(into.hi, card.hi)
+    return cards
+
+
+def _passage_html(card: _Card) -> str:
+    """The card's passage, escaped, its quotes in <mark>; blank lines closed up for the narrow panel."""
+    pieces = card.segments()
+    shared = len(card.citations) > 1
+    out = ["… " if card.lo > 0 and card.base == 0 else ""]
+    for i, (text, n) in enumerate(pieces):
+        if n is not None:
+            # In a shared card each highlight says which marker in the answer it is.
+            label = f'<sup class="cl-ref">[{n}]</sup>' if shared else ""
+            out.append(f"<mark>{html.escape(text)}</mark>{label}")
+            continue
+        text = _BLANK_LINES.sub("\n", text)
+        out.append(html.escape(text))
+        if i == len(pieces) - 1 and card.base == 0 and card.hi < len(card.text):
+            out.append(" …")
+    return "".join(out)
 
 
 def render_sources(answer: Answer, get_document: Callable[[str], StoredDocument | None] | None = None) -> str:
-    """The sources panel HTML for `answer`: banners for refusal/conflict, then one card per citation.
+    """The sources panel HTML for `answer`: banners for refusal/conflict, then the source cards.
 
+    Citations whose passages overlap in one document share a card ("[1] [2]", two highlights).
     Every piece of document text is html-escaped; only http(s) links become anchors.
     """
     parts: list[str] = ['<div class="cl-sources">']
@@ -130,8 +204,8 @@ def render_sources(answer: Answer, get_document: Callable[[str], StoredDocument 
     kind, glyph = ("cl-refused", "ℹ️") if answer.refused else ("cl-conflict", "⚠️")
     for note in answer.notes:
         parts.append(f'<div class="cl-banner {kind}" role="note">{glyph} {html.escape(note)}</div>')
-    for c in answer.citations:
-        before, quote, after = _passage(c, get_document, answer.hits)
+    for card in _cards(answer, get_document):
+        c = card.citations[0]
         url = safe_url(c.url)
         if url is not None:
             where = (
@@ -140,12 +214,12 @@ def render_sources(answer: Answer, get_document: Callable[[str], StoredDocument 
             )
         else:
             where = f'<span class="cl-where">{html.escape(c.source)}</span>'
+        numbers = "".join(f'<span class="cl-n">[{x.n}]</span>' for x in card.citations)
         parts.append(
-            f'<div class="cl-source" data-n="{c.n}">'
-            f'<div class="cl-source-head"><span class="cl-n">[{c.n}]</span>'
+            f'<div class="cl-source" data-n="{" ".join(str(x.n) for x in card.citations)}">'
+            f'<div class="cl-source-head">{numbers}'
             f'<span class="cl-title">{html.escape(c.title)}</span>{where}</div>'
-            f'<p class="cl-passage">{html.escape(before)}<mark>{html.escape(quote)}</mark>'
-            f"{html.escape(after)}</p></div>"
+            f'<p class="cl-passage">{_passage_html(card)}</p></div>'
         )
     if not answer.citations and not answer.refused and not answer.notes:
         parts.append(SOURCES_PLACEHOLDER)

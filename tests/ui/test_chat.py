@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.config import Settings
-from assistant.types import REFUSAL_TEXT, Answer, Question
+from assistant.types import REFUSAL_TEXT, Answer, Citation, Question
 from tests.ui.fake_chain import FakeChain
 from ui.chat import ChatHandlers, format_answer_text, render_sources, safe_url
 from ui.feedback import FeedbackStore
@@ -42,6 +42,26 @@ def test_sources_show_passage_context_and_only_http_links(fake_chain: FakeChain)
     assert "unicef.txt" in page  # citation without url shows its source path
     assert "cl-conflict" in page  # the "sources differ" note is styled apart
     assert "Research shows 1.2 million" in page  # context around quote [1]
+
+
+def test_adjacent_quotes_share_one_card_with_each_highlight_numbered(fake_chain: FakeChain) -> None:
+    index = fake_chain.index
+    text = index.docs["unicef"].text
+    first, second = "UNICEF issued an urgent global call on Wednesday.", "The agency urged governments to act."
+    citations = tuple(
+        Citation(n, "unicef", "UNICEF urges action", "unicef.txt", q, text.index(q), text.index(q) + len(q))
+        for n, q in ((1, first), (2, second))
+    )
+    page = render_sources(Answer(f"{first} [1] {second} [2]", False, citations), index.get_document)
+    # One passage, not two near-identical ones: both quotes highlighted in it, each numbered.
+    assert page.count('class="cl-source"') == 1
+    assert page.count("Research shows 1.2 million") == 1
+    assert '<span class="cl-n">[1]</span><span class="cl-n">[2]</span>' in page
+    assert f'<mark>{first}</mark><sup class="cl-ref">[1]</sup> Research shows' in page
+    assert f'<mark>{second}</mark><sup class="cl-ref">[2]</sup>' in page
+    # A single quote's card needs no numbered highlight.
+    single = render_sources(Answer(f"{first} [1]", False, citations[:1]), index.get_document)
+    assert "cl-ref" not in single and f"<mark>{first}</mark> Research shows" in single
 
 
 def test_sources_fall_back_to_hit_text_without_a_document(fake_chain: FakeChain) -> None:
