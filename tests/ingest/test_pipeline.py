@@ -8,7 +8,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.store import ChromaStore, StoreMismatchError, open_store
-from ingest import loaders
+from ingest import loaders, pipeline
 from ingest.chunking import chunker_signature
 from ingest.pipeline import IngestError, IngestReport, run_ingest
 from tests.fakes import KeywordEmbeddings
@@ -63,6 +63,17 @@ def test_corpus_ingest_stores_clean_chunks_that_match_their_document(corpus_copy
     assert report.embedding_calls == emb.document_calls == -(-len(chunks) // settings.embed_batch_size)
     per_doc = "\n".join(report.report_lines())
     assert "unicef-ai-child-deepfakes.txt" in per_doc and "teaser-list" in per_doc and "promo" in per_doc
+
+
+def test_without_a_terminal_progress_is_plain_lines(
+    corpus_copy: Path, settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "PROGRESS_LINE_SECONDS", 0.0)  # a line at every step
+    run_ingest(corpus_copy, settings, KeywordEmbeddings(), progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    # A log file gets readable lines (no carriage-return redraws), ending with every document done.
+    assert lines and all("\r" not in line for line in lines)
+    assert lines[-1].startswith("Ingesting: 3/3 documents, ") and " chunks stored, " in lines[-1]
 
 
 def test_unchanged_reingest_embeds_and_writes_nothing(corpus_copy: Path, settings: Settings) -> None:
