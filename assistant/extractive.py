@@ -177,6 +177,12 @@ _ENDS_SENTENCE = re.compile(r"[.!:][\"'”’)\]]*$")
 #: A sentence that asks ends with "?": it states nothing, so it is never quoted (nor as the
 #: sentence another refers back to) ...
 _ASKS_QUESTION = re.compile(r"\?[\"'”’)\]]*$")
+#: A line opening with a plain lower-case word ("process until ...", not "sqlite3_open()" or
+#: "str.join()") after a line broken off mid-phrase ("... then repeats the") continues it (a
+#: wrapped code comment): not a sentence of its own. After code ("fib(int(sys.argv[1]))"), a
+#: lower-case line finishes the sentence that led in to the code, and stays quotable.
+_CONTINUES = re.compile(r"[a-z]+\b(?![\w(.])")
+_BROKEN_OFF = re.compile(r"[a-z,]$")
 #: A sentence ending in a colon leads in to what follows it (code, a list).
 _LEADS_IN = re.compile(r":[\"'”’)\]]*$")
 #: ... and the sentences right after it answer it: this many (FAQ answers open with the answer).
@@ -288,7 +294,7 @@ _FUNCTION_WORDS = frozenset(
     very just only also even ever still yet already able here now then thus however whether while although
     though because""".split()  # noqa: SIM905
 )
-_BULLET = re.compile(r"[\s•·▪◦*\-–—>]+")  # used with .match(text, pos): anchored at pos
+_BULLET = re.compile(r"[\s•·▪◦*\-–—>→▸►]+")  # used with .match(text, pos): anchored at pos
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twenty": 20, "thirty": 30, "forty": 40,
@@ -839,6 +845,9 @@ class ExtractiveAnswerer:
                 if not _ENDS_SENTENCE.search(text):
                     asked = None  # a heading or a line of code: the answer ended
                     continue
+                if j > 0 and _CONTINUES.match(text) and "\n" in chunk.text[spans[j - 1][1] : s]:
+                    if _BROKEN_OFF.search(chunk.text[spans[j - 1][0] : spans[j - 1][1]].rstrip()):
+                        continue
                 answering = asked if asked is not None and answers < ANSWERS_PER_QUESTION else None
                 answers += 1
                 # A short sentence is a fragment, unless it answers a question ("Use the msvcrt module.");

@@ -28,12 +28,13 @@ def assert_quotes_are_verbatim(answer: Answer, index: ChunkIndex) -> None:
 
 
 def test_split_sentences_gives_trimmed_verbatim_spans_one_per_line() -> None:
-    text = "Headline without stop\n\n  • First point. Second point!\nMr. Smith paid $2.9B in the U.S. today.\n"
+    text = "Headline without stop\n\n  • First point. Second point!\n→ Third point.\nMr. Smith paid $2.9B in the U.S. today.\n"
     spans = split_sentences(text)
     assert [text[s:e] for s, e in spans] == [
         "Headline without stop",
         "First point.",
         "Second point!",
+        "Third point.",
         "Mr. Smith paid $2.9B in the U.S. today.",
     ]
 
@@ -322,6 +323,22 @@ def test_a_question_the_document_asks_is_never_quoted_and_the_sentences_after_it
     assert ask(index, answerer, "Why does my default list keep growing?").text == (
         "Defaults are evaluated once, when defined. [1]"
     )
+
+
+def test_a_wrapped_line_of_a_code_comment_is_not_quoted_as_a_sentence() -> None:
+    page = (
+        "The backup API copies a live database page by page.\n\n"
+        "/*\n\n** Copy 5 database pages, then sleep for 250 ms, then repeat the\n\n"
+        "** process until the entire database is backed up.\n\n*/\n\n"
+        "By adding this code at the end of the backup loop:\n\nrc = sqlite3_backup_step(p, 5)\n\n"
+        "the live database is backed up while other connections keep writing.\n"
+    )
+    index = InMemoryIndex([make_document("backup.html", page)], KeywordEmbeddings(dim=256))
+    answer = ask(index, ExtractiveAnswerer(KeywordEmbeddings(dim=256)), "How is the entire database backed up?")
+    # "process until ..." is the end of the line above it, not a sentence; after code, a
+    # lower-case line finishes the sentence that led in to the code and is quoted.
+    assert "process until" not in answer.text
+    assert "the live database is backed up while other connections keep writing. [" in answer.text
 
 
 def test_statements_around_a_question_are_context_not_what_it_asks() -> None:
