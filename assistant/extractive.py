@@ -309,6 +309,12 @@ _HOW_MANY = re.compile(r"\bhow many\s+(.*)", re.IGNORECASE)
 _MONTH = re.compile(r"(January|February|March|April|May|June|July|August|September|October|November|December)\s+$")
 
 
+def _wraps(text: str, previous: tuple[int, int], start: int) -> bool:
+    """Whether the line at `start` is the wrapped rest of the `previous` span's line: a line break
+    between them, the previous one broken off mid-phrase."""
+    return "\n" in text[previous[1] : start] and bool(_BROKEN_OFF.search(text[previous[0] : previous[1]].rstrip()))
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans ``(start, end)`` of `text` (assistant.sentences, cached by text), without
     leading bullets."""
@@ -845,9 +851,8 @@ class ExtractiveAnswerer:
                 if not _ENDS_SENTENCE.search(text):
                     asked = None  # a heading or a line of code: the answer ended
                     continue
-                if j > 0 and _CONTINUES.match(text) and "\n" in chunk.text[spans[j - 1][1] : s]:
-                    if _BROKEN_OFF.search(chunk.text[spans[j - 1][0] : spans[j - 1][1]].rstrip()):
-                        continue
+                if j > 0 and _CONTINUES.match(text) and _wraps(chunk.text, spans[j - 1], s):
+                    continue
                 answering = asked if asked is not None and answers < ANSWERS_PER_QUESTION else None
                 answers += 1
                 # A short sentence is a fragment, unless it answers a question ("Use the msvcrt module.");
