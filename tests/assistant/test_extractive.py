@@ -28,7 +28,10 @@ def assert_quotes_are_verbatim(answer: Answer, index: ChunkIndex) -> None:
 
 
 def test_split_sentences_gives_trimmed_verbatim_spans_one_per_line() -> None:
-    text = "Headline without stop\n\n  • First point. Second point!\n→ Third point.\nMr. Smith paid $2.9B in the U.S. today.\n"
+    text = (
+        "Headline without stop\n\n  • First point. Second point!\n→ Third point.\n"
+        "Mr. Smith paid $2.9B in the U.S. today.\n"
+    )
     spans = split_sentences(text)
     assert [text[s:e] for s, e in spans] == [
         "Headline without stop",
