@@ -1053,6 +1053,16 @@ class ExtractiveAnswerer:
     def _select(self, candidates: list[_Candidate], parts: list[_Part]) -> tuple[list[_Candidate], bool]:
         """The sentences to cite, and whether two of them conflict (figures, for "how many" questions)."""
         asks_figure = any(p.answer_type == "quantity" for p in parts)
+        # For a "which"/"who" question, names are the answer: a sentence naming new ones is no echo.
+        asks_names = any(p.answer_type == "name" for p in parts)
+        asked_names = {n for p in parts for n in p.names}
+        lower = frozenset().union(*(lowercase_words(c.text) for c in candidates)) if asks_names else frozenset()
+
+        def named(c: _Candidate) -> set[str]:
+            """The sentence's names, its first word too unless the sentences write it in lower case."""
+            first = _WORD.match(c.text)
+            opening = _word_key(first.group()) if first and first.group()[:1].isupper() else ""
+            return _names(c.text) | ({opening} if opening and opening not in lower else set())
         supporting = [c for c in candidates if any(c.part_ok)]
         if not supporting:
             return [], False
@@ -1093,6 +1103,12 @@ class ExtractiveAnswerer:
             if any(float(c.vector @ cand.vector) >= DUPLICATE_COSINE or c.text == cand.text for c in chosen):
                 continue
             echoes = any(c.figures == cand.figures and (c.figures or c.doc_id != cand.doc_id) for c in same_claim)
+            if echoes and asks_names:
+                # The same list with more in it ("the Philippines, Indonesia, and Malaysia" after
+                # "Indonesia ... Malaysia") answers with more: it shares two named answers, adds one.
+                names = named(cand) - asked_names
+                echoed = set().union(*(named(c) for c in same_claim))
+                echoes = len(names & echoed) < 2 or not names - set().union(*(named(c) for c in chosen))
             if gap != float("inf") and echoes:
                 continue  # the same claim with the same figures (or another article's echo) adds nothing
             chosen.append(cand)

@@ -328,6 +328,18 @@ def test_a_question_the_document_asks_is_never_quoted_and_the_sentences_after_it
     )
 
 
+def test_another_articles_longer_list_of_names_is_no_echo() -> None:
+    docs = [
+        make_document("a.txt", "Norway and Sweden are the countries that blocked Zapp last month.\n"),
+        make_document("b.txt", "Zapp was blocked in the countries Finland, Norway and Sweden last year.\n"),
+    ]
+    index = InMemoryIndex(docs, KeywordEmbeddings(dim=256))
+    answer = ask(index, ExtractiveAnswerer(KeywordEmbeddings(dim=256)), "Which countries blocked Zapp?")
+    # The second article names a country the first does not: both lists are the answer.
+    assert "Finland" in answer.text and "Norway and Sweden are" in answer.text
+    assert_quotes_are_verbatim(answer, index)
+
+
 def test_a_wrapped_line_of_a_code_comment_is_not_quoted_as_a_sentence() -> None:
     page = (
         "The backup API copies a live database page by page.\n\n"
