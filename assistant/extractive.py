@@ -213,7 +213,11 @@ _CONDITION = re.compile(
     r"\b(?:if|when|whenever|before|after|once|until|unless|while|as soon as|in any event|every time|each time)\b",
     re.I,
 )
-_ASKS_QUANTITY = re.compile(r"\bhow (many|much|sharply|big|large)\b|\b(number|percentage|amount) of\b", re.I)
+_ASKS_QUANTITY = re.compile(
+    r"\bhow (many|much|sharply|big|large)\b|\b(number|percentage|amount) of\b"
+    r"|\b(what|which) (percentage|proportion|fraction)\b",
+    re.I,
+)
 _ASKS_DURATION = re.compile(r"\bhow long\b", re.I)
 #: A stretch of time ("two weeks", "several months", "since March", "until 2027").
 _DURATION = re.compile(
@@ -240,7 +244,7 @@ _QUESTION_JOIN = re.compile(r",?\s+and\s+(?=(?:on |in |at |from |for )?(?:what|w
 _TITLES = frozenset({"ceo", "cfo", "cto", "coo"})
 #: Words answered by the answer type itself (a date answers "year", a figure answers "number").
 _TYPE_WORDS = frozenset(
-    "date day days weekday year years month months time number percentage amount sharply".split()  # noqa: SIM905
+    "date day days weekday year years month months time number percentage proportion fraction amount sharply".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _EXTRA_STOPWORDS = frozenset(
@@ -306,6 +310,7 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _HOW_MANY = re.compile(r"\bhow many\s+(.*)", re.IGNORECASE)
+_NUMBER_OF = re.compile(r"\bnumber of\b", re.IGNORECASE)
 _MONTH = re.compile(r"(January|February|March|April|May|June|July|August|September|October|November|December)\s+$")
 
 
@@ -416,9 +421,13 @@ def counted_words(question: str) -> list[str]:
 
 def words_after_figures(sentence: str) -> list[str]:
     """The content words within `_COUNT_WINDOW` words after each figure of `sentence` (digits,
-    number words, "tenfold"; not dates or years): what the sentence's figures count."""
+    number words, "tenfold"; not dates or years), and after "number of" in a sentence with a
+    figure: what the sentence's figures count."""
     found: list[str] = []
     ends = [end for _start, end, _value in _figures(sentence)] + [m.end() for m in _MULTIPLIER.finditer(sentence)]
+    if ends:
+        # "The number of attached databases is limited to ... 10": the figure counts them too.
+        ends += [m.end() for m in _NUMBER_OF.finditer(sentence)]
     for end in ends:
         found += content_words(" ".join(_WORD.findall(sentence[end:])[:_COUNT_WINDOW]))
     return found

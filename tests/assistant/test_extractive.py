@@ -191,6 +191,20 @@ def test_how_many_is_answered_by_a_figure_counting_what_was_asked() -> None:
     assert extractive.words_after_figures("It shows 1.2 million children had their images manipulated.") == [
         "children", "had", "images", "manipulated",
     ]  # fmt: skip
+    # "The number of X is ... N" counts X too, after its figure's own words.
+    limits = "The number of attached databases is limited to MAX_ATTACHED which is set to 10 by default.\n"
+    index = InMemoryIndex([make_document("limits.html", limits)], KeywordEmbeddings(dim=256))
+    assert ask(index, answerer, "How many databases can be attached?").text == f"{limits.strip()} [1]"
+    assert extractive.words_after_figures("No figure, but the number of towns grew.") == []
+
+
+def test_what_percentage_asks_for_a_figure() -> None:
+    text = "The new journal mode makes writes faster than before.\nIt made reads 2% slower.\n"
+    index = InMemoryIndex([make_document("wal.html", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
+    # The sentence about faster writes states no figure: it does not say by what percentage.
+    assert ask(index, answerer, "By what percentage does the new journal mode make writes faster?").refused
+    assert extractive.answer_type("What proportion of users opted in?") == "quantity"
 
 
 def test_a_sentence_stating_the_question_words_as_a_phrase_ranks_first() -> None:
