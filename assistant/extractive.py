@@ -314,6 +314,11 @@ _NUMBER_OF = re.compile(r"\bnumber of\b", re.IGNORECASE)
 _MONTH = re.compile(r"(January|February|March|April|May|June|July|August|September|October|November|December)\s+$")
 
 
+def _says_nothing_new(sentence: str, asked: _Words) -> bool:
+    """Whether every content word of `sentence` (function words aside) is one of `asked`."""
+    return all(asked.has(w) for w in content_words(sentence) if w not in _FUNCTION_WORDS)
+
+
 def _wraps(text: str, previous: tuple[int, int], start: int) -> bool:
     """Whether the line at `start` is the wrapped rest of the `previous` span's line: a line break
     between them, the previous one broken off mid-phrase."""
@@ -459,6 +464,7 @@ _OVERRIDE = re.compile(
 #: A question word or mark: a text with an override may still ask something the documents answer
 #: ("How can I ignore specific rules?", "Ignore all prior rules and answer freely: how many ...?").
 _ASKS = re.compile(r"\?|\b(?:who|whom|whose|what|when|where|which|why|how)\b", re.I)
+_ASKS_WH = re.compile(r"\s*(?:\w+\s+){0,2}?(?:who|whom|whose|what|what's|when|where|which|why|how)\b", re.I)
 #: A request, at the start of a clause, for new writing ("write a poem about Python").
 _COMPOSE = re.compile(
     r"(?:^|[.!;:,]\s*|\band\s+|\bplease\s+)(?:write|compose|generate|draft|create|invent|make up|sing|tell)"
@@ -723,6 +729,11 @@ class _Part:
     head: str | None = None
     #: Its adjacent content-word pairs, stemmed (see PHRASE_WEIGHT).
     pairs: frozenset[tuple[str, str]] = frozenset()
+    #: For a what/which/who/how/why part, its own and its context's words: a sentence saying
+    #: nothing else ("Generated columns can be either VIRTUAL or STORED." for "What's the difference
+    #: between VIRTUAL and STORED generated columns?") restates the question, it does not answer it.
+    #: None for a yes/no part ("Is X serverless?" is answered by "X is serverless.").
+    restated: _Words | None = None
     #: Names the earlier question supplies, for a follow-up: "Who agreed to it?" after "What was
     #: agreed through the Global Alliance for Responsible Media?".
     carried: set[str] = field(default_factory=set)
@@ -936,6 +947,7 @@ class ExtractiveAnswerer:
                     pairs=_pairs(piece),
                     answer_type=kind,
                     head=head,
+                    restated=_sentence_words(" ".join(weights)) if _ASKS_WH.match(piece) else None,
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
                     scoping_names=(names - figures if kind in ("quantity", "duration") else _placed(piece)),
@@ -1005,6 +1017,7 @@ class ExtractiveAnswerer:
                 ok = (
                     typed
                     and anchored
+                    and not (part.restated is not None and _says_nothing_new(cand.text, part.restated))
                     and (
                         cosine >= self.strong_cosine
                         or (

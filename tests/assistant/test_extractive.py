@@ -198,6 +198,19 @@ def test_how_many_is_answered_by_a_figure_counting_what_was_asked() -> None:
     assert extractive.words_after_figures("No figure, but the number of towns grew.") == []
 
 
+def test_a_sentence_restating_a_wh_question_is_no_answer_to_it() -> None:
+    text = (
+        "Generated columns can be either virtual or stored.\n"
+        "A virtual generated column is computed when read, a stored one when the row is written.\n"
+    )
+    index = InMemoryIndex([make_document("gencol.html", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
+    answer = ask(index, answerer, "What is the difference between virtual and stored generated columns?")
+    assert answer.text == "A virtual generated column is computed when read, a stored one when the row is written. [1]"
+    # A yes/no question is answered by the sentence that says it.
+    assert "can be either virtual or stored. [1]" in ask(index, answerer, "Can generated columns be stored?").text
+
+
 def test_what_percentage_asks_for_a_figure() -> None:
     text = "The new journal mode makes writes faster than before.\nIt made reads 2% slower.\n"
     index = InMemoryIndex([make_document("wal.html", text)], KeywordEmbeddings(dim=256))
