@@ -219,6 +219,9 @@ _ASKS_QUANTITY = re.compile(
     re.I,
 )
 _ASKS_DURATION = re.compile(r"\bhow long\b", re.I)
+#: "What percentage ...?" is answered by a percentage, not by any figure ("two operations").
+_ASKS_PERCENT = re.compile(r"\bper\s?cent(?:age)?s?\b", re.I)
+_PERCENT = re.compile(r"\d\s*%|\bper\s?cent\b", re.I)
 #: A stretch of time ("two weeks", "several months", "since March", "until 2027").
 _DURATION = re.compile(
     r"\b(?:an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few|many|\d+(?:\.\d+)?)"
@@ -244,7 +247,8 @@ _QUESTION_JOIN = re.compile(r",?\s+and\s+(?=(?:on |in |at |from |for )?(?:what|w
 _TITLES = frozenset({"ceo", "cfo", "cto", "coo"})
 #: Words answered by the answer type itself (a date answers "year", a figure answers "number").
 _TYPE_WORDS = frozenset(
-    "date day days weekday year years month months time number percentage proportion fraction amount sharply".split()  # noqa: SIM905
+    """date day days weekday year years month months time number percent percentage proportion fraction amount
+    sharply""".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _EXTRA_STOPWORDS = frozenset(
@@ -315,8 +319,9 @@ _MONTH = re.compile(r"(January|February|March|April|May|June|July|August|Septemb
 
 
 def _says_nothing_new(sentence: str, asked: _Words) -> bool:
-    """Whether every content word of `sentence` (function words aside) is one of `asked`."""
-    return all(asked.has(w) for w in content_words(sentence) if w not in _FUNCTION_WORDS)
+    """Whether every content word and figure of `sentence` (function words aside) is one of `asked`."""
+    figures = [w.lower() for w in _WORD.findall(sentence) if any(ch.isdigit() for ch in w)]
+    return all(asked.has(w) for w in content_words(sentence) + figures if w not in _FUNCTION_WORDS)
 
 
 def _wraps(text: str, previous: tuple[int, int], start: int) -> bool:
@@ -526,7 +531,8 @@ def split_question(question: str) -> list[str]:
 
 def answer_type(question: str) -> str | None:
     """What kind of answer the question asks for: "date" (when), "date or condition" (when, in the
-    present tense), "calendar date" (what day, month or year), "duration", "quantity", "name" or None (anything)."""
+    present tense), "calendar date" (what day, month or year), "duration", "percentage",
+    "quantity", "name" or None (anything)."""
     if _ASKS_DURATION.search(question):
         return "duration"
     if _ASKS_CALENDAR.search(question):
@@ -535,6 +541,8 @@ def answer_type(question: str) -> str | None:
         return "date or condition"
     if _ASKS_DATE.search(question):
         return "date"
+    if _ASKS_PERCENT.search(question):
+        return "percentage"
     if _ASKS_QUANTITY.search(question):
         return "quantity"
     if _ASKS_NAME.search(question):
@@ -576,6 +584,8 @@ def has_answer_type(
         return bool(_CALENDAR.search(sentence))
     if kind == "quantity":
         return bool(figures) or bool(_MULTIPLIER.search(sentence))
+    if kind == "percentage":
+        return bool(_PERCENT.search(sentence))
     if kind == "duration":
         return bool(figures) or bool(_DURATION.search(sentence))
     if kind == "name":
@@ -950,7 +960,9 @@ class ExtractiveAnswerer:
                     restated=_sentence_words(" ".join(weights)) if _ASKS_WH.match(piece) else None,
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
-                    scoping_names=(names - figures if kind in ("quantity", "duration") else _placed(piece)),
+                    scoping_names=(
+                        names - figures if kind in ("quantity", "percentage", "duration") else _placed(piece)
+                    ),
                 )
             )
         return parts
@@ -1074,7 +1086,7 @@ class ExtractiveAnswerer:
 
     def _select(self, candidates: list[_Candidate], parts: list[_Part]) -> tuple[list[_Candidate], bool]:
         """The sentences to cite, and whether two of them conflict (figures, for "how many" questions)."""
-        asks_figure = any(p.answer_type == "quantity" for p in parts)
+        asks_figure = any(p.answer_type in ("quantity", "percentage") for p in parts)
         # For a "which"/"who" question, names are the answer: a sentence naming new ones is no echo.
         asks_names = any(p.answer_type == "name" for p in parts)
         asked_names = {n for p in parts for n in p.names}
