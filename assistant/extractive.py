@@ -960,8 +960,11 @@ class ExtractiveAnswerer:
                     restated=_sentence_words(" ".join(weights)) if _ASKS_WH.match(piece) else None,
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
+                    # A single letter ("I" in "How many can I attach?") scopes nothing.
                     scoping_names=(
-                        names - figures if kind in ("quantity", "percentage", "duration") else _placed(piece)
+                        {n for n in names - figures if len(n) > 1}
+                        if kind in ("quantity", "percentage", "duration")
+                        else _placed(piece)
                     ),
                 )
             )

@@ -196,6 +196,10 @@ def test_how_many_is_answered_by_a_figure_counting_what_was_asked() -> None:
     index = InMemoryIndex([make_document("limits.html", limits)], KeywordEmbeddings(dim=256))
     assert ask(index, answerer, "How many databases can be attached?").text == f"{limits.strip()} [1]"
     assert extractive.words_after_figures("No figure, but the number of towns grew.") == []
+    # "I" is no name the figure must be scoped by.
+    ticket = "With one ticket you can visit 12 towns in the valley.\n"
+    index = InMemoryIndex([make_document("ticket.txt", ticket)], KeywordEmbeddings(dim=256))
+    assert ask(index, answerer, "How many towns can I visit with one ticket?").text == f"{ticket.strip()} [1]"
 
 
 def test_a_sentence_restating_a_wh_question_is_no_answer_to_it() -> None:
