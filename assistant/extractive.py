@@ -177,6 +177,11 @@ _ENDS_SENTENCE = re.compile(r"[.!:][\"'”’)\]]*$")
 #: A sentence that asks ends with "?": it states nothing, so it is never quoted (nor as the
 #: sentence another refers back to) ...
 _ASKS_QUESTION = re.compile(r"\?[\"'”’)\]]*$")
+#: A FAQ heading may ask without a question mark: "(7) How do I list all tables in a database".
+_QUESTION_HEADING = re.compile(
+    r"^(?:\(?\d+[.)]\s*|Q\d*[.:]\s*)?(?:How|What|Why|When|Where|Which|Who|Can|Could|Is|Are|Does|Do|Should)\b"
+    r"(?:\s+[^\s.!:]+){2,}$"
+)
 #: A line opening with a plain lower-case word ("process until ...", not "sqlite3_open()" or
 #: "str.join()") after a line broken off mid-phrase ("... then repeats the") continues it (a
 #: wrapped code comment): not a sentence of its own. After code ("fib(int(sys.argv[1]))"), a
@@ -242,6 +247,7 @@ _WHICH_HEAD = re.compile(
     r"keywords?|statements?|variables?|attributes?|operators?|exceptions?|options?|arguments?|parameters?)\b",
     re.I,
 )
+_ASKS_HOW_OR_WHY = re.compile(r"\s*(?:how|why)\b(?!\s+(?:many|much|long|big|large|old|far)\b)", re.I)
 _QUESTION_JOIN = re.compile(r",?\s+and\s+(?=(?:on |in |at |from |for )?(?:what|which|who|when|where|how)\b)|;\s*", re.I)
 #: Job titles written in capitals are roles asked about, not names the question already knows.
 _TITLES = frozenset({"ceo", "cfo", "cto", "coo"})
@@ -545,7 +551,8 @@ def answer_type(question: str) -> str | None:
         return "percentage"
     if _ASKS_QUANTITY.search(question):
         return "quantity"
-    if _ASKS_NAME.search(question):
+    # "How can I see which tables exist?" asks how; its "which" is part of what is asked about.
+    if _ASKS_NAME.search(question) and not _ASKS_HOW_OR_WHY.match(question):
         return "name"
     return None
 
@@ -875,7 +882,7 @@ class ExtractiveAnswerer:
                         previous[(chunk.doc_id, start)] = (chunk.start + ps, chunk.start + pe, chunk.text[ps:pe])
                 # A question states nothing: it is never quoted, but the sentences right after it
                 # answer it (a FAQ's question heading, "So why ...?" in a paragraph).
-                if _ASKS_QUESTION.search(text):
+                if _ASKS_QUESTION.search(text) or _QUESTION_HEADING.match(text):
                     asked, answers = text, 0
                     continue
                 if not _ENDS_SENTENCE.search(text):

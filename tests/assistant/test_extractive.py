@@ -218,6 +218,15 @@ def test_a_sentence_restating_a_wh_question_is_no_answer_to_it() -> None:
     assert "can be either virtual or stored. [1]" in ask(index, answerer, "Can generated columns be stored?").text
 
 
+def test_which_inside_a_how_question_asks_for_no_name() -> None:
+    text = "Type .tables in the shell to get a list of all tables.\nThe Tables view lists tables too.\n"
+    index = InMemoryIndex([make_document("cli.html", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256))
+    assert extractive.answer_type("How can I see which tables exist?") is None
+    assert extractive.answer_type("Which tables exist?") == "name"
+    assert ask(index, answerer, "How can I see which tables exist in the shell?").text.startswith("Type .tables in")
+
+
 def test_what_percentage_asks_for_a_figure() -> None:
     text = (
         "The new journal mode makes writes faster than before.\n"
@@ -360,6 +369,10 @@ def test_a_question_the_document_asks_is_never_quoted_and_the_sentences_after_it
     answer = ask(index, answerer, "How can I check for a keypress?")
     assert answer.text == "Use the msvcrt module. [1] It ships with the Windows installer. [2]"
     assert all("?" not in c.quote for c in answer.citations)
+    # A FAQ heading may ask without a question mark.
+    numbered = "(2) How do I check for a keypress\n\nUse the msvcrt module. It ships with the Windows installer.\n"
+    index = InMemoryIndex([make_document("faq2.html", numbered)], KeywordEmbeddings(dim=256))
+    assert ask(index, answerer, "How can I check for a keypress?").text == answer.text
     # A short lead-in says nothing without the code it introduces: it is not quoted.
     lead_in = "Why does my list grow?\n\nDefaults are evaluated once, when defined. See the default list:\n\nadd(1)\n"
     index = InMemoryIndex([make_document("defaults.html", lead_in)], KeywordEmbeddings(dim=256))
