@@ -188,6 +188,11 @@ _QUESTION_HEADING = re.compile(
 #: lower-case line finishes the sentence that led in to the code, and stays quotable.
 _CONTINUES = re.compile(r"[a-z]+\b(?![\w(.])")
 _BROKEN_OFF = re.compile(r"[a-z,]$")
+#: A sentence ending in a colon that only points ahead ("... together with one of these verbs:",
+#: "... as follows:") says nothing without what follows: it is never quoted.
+_POINTS_AHEAD = re.compile(
+    r"\b(?:these|those|the following|as follows|below|like this|like so)(?:\s+[\w-]+){0,2}\s*:[\"'”’)\]]*$", re.I
+)
 #: A sentence ending in a colon leads in to what follows it (code, a list).
 _LEADS_IN = re.compile(r":[\"'”’)\]]*$")
 #: ... and the sentences right after it answer it: this many (FAQ answers open with the answer).
@@ -887,6 +892,8 @@ class ExtractiveAnswerer:
                     continue
                 if not _ENDS_SENTENCE.search(text):
                     asked = None  # a heading or a line of code: the answer ended
+                    continue
+                if _POINTS_AHEAD.search(text):
                     continue
                 if j > 0 and _CONTINUES.match(text) and _wraps(chunk.text, spans[j - 1], s):
                     continue

@@ -171,6 +171,10 @@ def test_a_sentence_introducing_code_with_a_colon_is_quoted() -> None:
     assert ask(index, answerer, "What returns the length of a string?").text == (
         "The built-in function len() returns the length of a string: [1]"
     )
+    # A sentence that only points ahead says nothing without what follows.
+    text = "The length of a string is found with one of these functions:\nlen\nsize\n"
+    index = InMemoryIndex([make_document("length.html", text)], KeywordEmbeddings(dim=256))
+    assert ask(index, answerer, "What finds the length of a string?").refused
 
 
 def test_how_many_is_answered_by_a_figure_counting_what_was_asked() -> None:
