@@ -26,9 +26,10 @@ each part is scored on its own and gets its best sentence. Per part and sentence
   condition: "if", "before", "after", ...), a month, weekday or year for "what date"/"which day"
   (a reader can place it),
   a figure for "how many" (one counting what is asked: "How many countries ...?" wants a figure
-  followed by "countries" or a word close to it, such as "11 surveyed nations"), a stretch of
+  followed by "countries" or a word close to it, such as "11 surveyed nations", or a sentence
+  with a figure saying "the number of countries"), a percentage for "what percentage", a stretch of
   time ("six weeks", "until March") or a figure for "how long", a name the question does not
-  already contain for "who"/"which".
+  already contain for "who"/"which" ("How can I see which tables exist?" asks how: any type).
   A capitalised first word counts as a name only when the retrieved text never uses it in
   lower case ("Global privacy ..." is not a name; "France banned ..." is). On a help site a
   name is often code in lower case: an identifier ("sys.path", "len()"), a word introduced as
@@ -56,6 +57,10 @@ database?" over pages about sqlite3) is refused before any sentence is scored, w
 saying which names are missing; another form of a name counts as mentioning it ("UN" in
 "UNICEF", "EU" for "European" by word cosine, `MENTION_COSINE`).
 
+A sentence that says nothing but the question's own words does not answer a what/which/how/why
+question ("Generated columns can be either VIRTUAL or STORED." for "What's the difference between
+VIRTUAL and STORED generated columns?"); it does answer a yes/no question.
+
 A sentence supports a part when it is typed and either its cosine is very high
 (`STRONG_COSINE`), or cosine and soft topic coverage clear their minimums and the evidence
 ``cosine + SOFT_TOPIC_WEIGHT * soft_topic + LEXICAL_EVIDENCE_WEIGHT * topic_coverage`` clears
@@ -71,10 +76,14 @@ No supporting sentence: the answer is exactly `REFUSAL_TEXT`. Ranking uses
 ``PHRASE_WEIGHT`` times the share of the question's adjacent word pairs the sentence states as
 adjacent words ("AI tools"): of two sentences sharing the words, the one saying the phrase first.
 
-A sentence ending with "?" states nothing and is never quoted. The sentences right after it
+A sentence ending with "?" states nothing and is never quoted (nor is a FAQ heading asking without
+one: "(7) How do I list all tables ..."). The sentences right after it
 (`ANSWERS_PER_QUESTION`, stopping at a heading or code) answer it, as on a FAQ page: each is
 scored together with the question (its words, and the better of the two cosines), may be as
-short as `MIN_ANSWER_CHARS` ("Use the msvcrt module."), and they are quoted together.
+short as `MIN_ANSWER_CHARS` ("Use the msvcrt module."; not a lead-in such as "This code:"), and
+they are quoted together. A sentence that only points ahead ("... one of these verbs:") and a
+wrapped line of a code comment ("** process until the entire database is backed up.") are never
+quoted: neither says anything on its own.
 
 A chosen sentence that opens by referring back ("It is affectionately known as ...", "She said
 ...") is quoted after the sentence before it, when that one is a full sentence: a quote should
@@ -83,7 +92,9 @@ make sense on its own.
 Conflicts: for "how many" questions, a sentence from another document about the same claim
 (sentence cosine >= `SAME_CLAIM_COSINE`) stating a different figure is shown too, each
 cited, and `CONFLICT_NOTE` is added. A same-claim sentence with the same figures is an echo
-and dropped; near-duplicates (cosine >= `DUPLICATE_COSINE`) are dropped.
+and dropped (for a "which"/"who" question, unless it shares two of the chosen names and adds one:
+"a ban on Grok in the Philippines, Indonesia, and Malaysia" after "Indonesia ... Malaysia ...");
+near-duplicates (cosine >= `DUPLICATE_COSINE`) are dropped.
 """
 
 from __future__ import annotations
