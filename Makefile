@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install install-dev chat ingest test lint eval bench browser-deps clean
+.PHONY: install install-dev chat ingest test lint eval bench browser-deps helpsite-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,12 @@ browser-deps:                          ## Debian chromium for the browser tests 
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "browser tests need Debian's chromium: sudo apt-get install -y chromium"; exit 1; fi; }
 
-test: install-dev browser-deps         ## the whole suite: unit, model, browser tests and the eval gate
+helpsite-deps:                         ## Debian's python3.11-doc for the help-site gate (needs root)
+	@test -d /usr/share/doc/python3.11/html/faq || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3.11-doc >/dev/null; \
+	  else echo "the help-site gate needs Debian's python3.11-doc: sudo apt-get install -y python3.11-doc"; exit 1; fi; }
+
+test: install-dev browser-deps helpsite-deps  ## the whole suite: unit, model, browser tests and the eval gates
 	$(BIN)/python -m pytest
 
 lint: install-dev
