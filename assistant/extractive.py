@@ -482,6 +482,9 @@ def asked_and_around(question: str) -> tuple[str, str]:
     return asked, around
 
 
+#: A question this short after statements ("What gives?", "How come?") asks about them.
+_SHORT_QUESTION_WORDS = 3
+
 #: An attempt to override how the assistant works ("Ignore your instructions and ...").
 _OVERRIDE = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\b[^.?!]{0,40}?"
@@ -964,12 +967,15 @@ class ExtractiveAnswerer:
             weights = {w: (2.0 if w in names else 1.0) for w in words}
             for w in context_words:
                 weights.setdefault(w, 0.5)
+            # "... the file is as big as before. What gives?": a few words asking about what was just
+            # said ("gives", "come") are no topic of their own; the statement says what is asked.
+            short = bool(around) and len(_WORD.findall(piece)) <= _SHORT_QUESTION_WORDS
             vectors = [self._unit(self.embeddings.embed_query(piece))]
             if context is not None:
                 vectors.append(self._unit(self.embeddings.embed_query(context)))
             kind = answer_type(piece)
             figures = {n for n in names if any(ch.isdigit() for ch in n)}
-            topic = [w for w in words if w not in names and w not in _TYPE_WORDS]
+            topic = [] if short else [w for w in words if w not in names and w not in _TYPE_WORDS]
             which = _WHICH_HEAD.search(piece)
             head = which.group(1).lower() if which else None
             parts.append(
