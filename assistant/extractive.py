@@ -326,7 +326,7 @@ _FUNCTION_WORDS = frozenset(
     very just only also even ever still yet already able here now then thus however whether while although
     though because""".split()  # noqa: SIM905
 )
-_BULLET = re.compile(r"[\s•·▪◦*\-–—>→▸►]+")  # used with .match(text, pos): anchored at pos
+_BULLET = re.compile(r"[\s•·▪◦*\-–—>→▸►|]+")  # used with .match(text, pos): anchored at pos
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twenty": 20, "thirty": 30, "forty": 40,

@@ -29,7 +29,7 @@ def assert_quotes_are_verbatim(answer: Answer, index: ChunkIndex) -> None:
 
 def test_split_sentences_gives_trimmed_verbatim_spans_one_per_line() -> None:
     text = (
-        "Headline without stop\n\n  • First point. Second point!\n→ Third point.\n"
+        "Headline without stop\n\n  • First point. Second point!\n→ Third point.\n| Fourth point.\n"
         "Mr. Smith paid $2.9B in the U.S. today.\n"
     )
     spans = split_sentences(text)
@@ -38,6 +38,7 @@ def test_split_sentences_gives_trimmed_verbatim_spans_one_per_line() -> None:
         "First point.",
         "Second point!",
         "Third point.",
+        "Fourth point.",
         "Mr. Smith paid $2.9B in the U.S. today.",
     ]
 
