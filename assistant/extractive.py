@@ -201,6 +201,8 @@ _QUESTION_HEADING = re.compile(
 #: lower-case line finishes the sentence that led in to the code, and stays quotable.
 _CONTINUES = re.compile(r"[a-z]+\b(?![\w(.])")
 _BROKEN_OFF = re.compile(r"[a-z,]$")
+_WRAPPED_LINE_WORDS = 4
+_CODE_SIGNS = re.compile(r"[=(){}\[\];<>]")
 #: A sentence ending in a colon that only points ahead ("... together with one of these verbs:",
 #: "... as follows:") says nothing without what follows: it is never quoted.
 _POINTS_AHEAD = re.compile(
@@ -350,8 +352,15 @@ def _says_nothing_new(sentence: str, asked: _Words) -> bool:
 
 def _wraps(text: str, previous: tuple[int, int], start: int) -> bool:
     """Whether the line at `start` is the wrapped rest of the `previous` span's line: a line break
-    between them, the previous one broken off mid-phrase."""
-    return "\n" in text[previous[1] : start] and bool(_BROKEN_OFF.search(text[previous[0] : previous[1]].rstrip()))
+    between them, the previous one prose (a few words, no code signs: not "import sys") broken off
+    mid-phrase."""
+    line = text[previous[0] : previous[1]].rstrip()
+    return (
+        "\n" in text[previous[1] : start]
+        and bool(_BROKEN_OFF.search(line))
+        and len(line.split()) >= _WRAPPED_LINE_WORDS
+        and not _CODE_SIGNS.search(line)
+    )
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

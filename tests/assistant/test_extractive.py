@@ -413,6 +413,11 @@ def test_a_wrapped_line_of_a_code_comment_is_not_quoted_as_a_sentence() -> None:
     # lower-case line finishes the sentence that led in to the code and is quoted.
     assert "process until" not in answer.text
     assert "the live database is backed up while other connections keep writing. [" in answer.text
+    # Code ending in a letter ("import sys") is no broken-off prose line either.
+    page = page.replace("rc = sqlite3_backup_step(p, 5)", "import backup")
+    index = InMemoryIndex([make_document("backup.html", page)], KeywordEmbeddings(dim=256))
+    answer = ask(index, ExtractiveAnswerer(KeywordEmbeddings(dim=256)), "How is the entire database backed up?")
+    assert "the live database is backed up while other connections keep writing. [" in answer.text
 
 
 def test_statements_around_a_question_are_context_not_what_it_asks() -> None:
