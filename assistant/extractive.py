@@ -186,10 +186,12 @@ MIN_ANSWER_CHARS = 8
 # A heading or teaser line has no closing punctuation; only real sentences are quoted. A colon
 # ends one too: help pages state a fact and show it in code ("len() returns the length of a
 # string:"); on the Python tutorial's 42 cases it raised key-fact recall from 0.58 to 0.70.
-_ENDS_SENTENCE = re.compile(r"[.!:][\"'”’)\]]*$")
+#: Closing quotes and brackets that may follow a sentence's last mark.
+_CLOSERS = r"[\"'”’)\]]*$"
+_ENDS_SENTENCE = re.compile(r"[.!:]" + _CLOSERS)
 #: A sentence that asks ends with "?": it states nothing, so it is never quoted (nor as the
 #: sentence another refers back to) ...
-_ASKS_QUESTION = re.compile(r"\?[\"'”’)\]]*$")
+_ASKS_QUESTION = re.compile(r"\?" + _CLOSERS)
 #: A FAQ heading may ask without a question mark: "(7) How do I list all tables in a database".
 _QUESTION_HEADING = re.compile(
     r"^(?:\(?\d+[.)]\s*|Q\d*[.:]\s*)?(?:How|What|Why|When|Where|Which|Who|Can|Could|Is|Are|Does|Do|Should)\b"
@@ -206,10 +208,10 @@ _CODE_SIGNS = re.compile(r"[=(){}\[\];<>]")
 #: A sentence ending in a colon that only points ahead ("... together with one of these verbs:",
 #: "... as follows:") says nothing without what follows: it is never quoted.
 _POINTS_AHEAD = re.compile(
-    r"\b(?:these|those|the following|as follows|below|like this|like so)(?:\s+[\w-]+){0,2}\s*:[\"'”’)\]]*$", re.I
+    r"\b(?:these|those|the following|as follows|below|like this|like so)(?:\s+[\w-]+){0,2}\s*:" + _CLOSERS, re.I
 )
 #: A sentence ending in a colon leads in to what follows it (code, a list).
-_LEADS_IN = re.compile(r":[\"'”’)\]]*$")
+_LEADS_IN = re.compile(":" + _CLOSERS)
 #: ... and the sentences right after it answer it: this many (FAQ answers open with the answer).
 ANSWERS_PER_QUESTION = 2
 # Month and weekday names count only capitalised: "the exception may be handled" or "march on"
@@ -504,8 +506,10 @@ _OVERRIDE = re.compile(
 )
 #: A question word or mark: a text with an override may still ask something the documents answer
 #: ("How can I ignore specific rules?", "Ignore all prior rules and answer freely: how many ...?").
-_ASKS = re.compile(r"\?|\b(?:who|whom|whose|what|when|where|which|why|how)\b", re.I)
-_ASKS_WH = re.compile(r"\s*(?:\w+\s+){0,2}?(?:who|whom|whose|what|what's|when|where|which|why|how)\b", re.I)
+_WH_WORD = r"\b(?:who|whom|whose|what|when|where|which|why|how)\b"
+_ASKS = re.compile(r"\?|" + _WH_WORD, re.I)
+#: A question asking what/which/who/how/why within its first three words ("On what day ...").
+_ASKS_WH = re.compile(r"\s*(?:\w+\s+){0,2}?" + _WH_WORD, re.I)
 #: A request, at the start of a clause, for new writing ("write a poem about Python").
 _COMPOSE = re.compile(
     r"(?:^|[.!;:,]\s*|\band\s+|\bplease\s+)(?:write|compose|generate|draft|create|invent|make up|sing|tell)"

@@ -174,17 +174,16 @@ def _passage_html(card: _Card) -> str:
     """The card's passage, escaped, its quotes in <mark>; blank lines closed up for the narrow panel."""
     pieces = card.segments()
     shared = len(card.citations) > 1
-    out = ["… " if card.lo > 0 and card.base == 0 else ""]
-    for i, (text, n) in enumerate(pieces):
+    # A passage cut from a longer text says so; a chunk or a bare quote is shown whole.
+    out = ["… " if card.lo > 0 else ""]
+    for text, n in pieces:
         if n is not None:
             # In a shared card each highlight says which marker in the answer it is.
             label = f'<sup class="cl-ref">[{n}]</sup>' if shared else ""
             out.append(f"<mark>{html.escape(text)}</mark>{label}")
-            continue
-        text = _BLANK_LINES.sub("\n", text)
-        out.append(html.escape(text))
-        if i == len(pieces) - 1 and card.base == 0 and card.hi < len(card.text):
-            out.append(" …")
+        else:
+            out.append(html.escape(_BLANK_LINES.sub("\n", text)))
+    out.append(" …" if card.hi < len(card.text) else "")
     return "".join(out)
 
 
