@@ -129,18 +129,46 @@ def read_file(path: Path, root: Path, max_file_bytes: int) -> RawFile | Skipped:
     return RawFile(source, path, data, digest)
 
 
-def _decode_text(raw: RawFile) -> str | Skipped:
+def _page_encoding(data: bytes) -> str | None:
+    """The encoding a web page's bytes are in, read as a browser would, or None if unknown.
+
+    libxml2 honours the page's own declaration (``<meta charset>``, an http-equiv Content-Type,
+    an XML declaration) and falls back to ISO-8859-1. Browsers read that label, and ASCII, as
+    windows-1252 (WHATWG Encoding Standard), so "o\x92clock" is "o’clock" as its author saw it.
+    """
+    import codecs
+
+    import lxml.html
+    from lxml.etree import ParserError
+
+    try:
+        declared = lxml.html.document_fromstring(data).getroottree().docinfo.encoding
+        name = codecs.lookup(declared).name if declared else None
+    except (ParserError, ValueError, LookupError):
+        return None
+    return "cp1252" if name in ("iso8859-1", "ascii") else name
+
+
+def _decode_text(raw: RawFile, *, page: bool = False) -> str | Skipped:
+    """The file's text: UTF-8 (a BOM is dropped); a web `page` may be in the encoding it declares."""
     head = raw.data[:_SNIFF_BYTES]
     if b"\x00" in head:
         return Skipped(raw.source, f"looks like a binary file, not {raw.extension} text (has NUL bytes)")
     try:
         text = raw.data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return Skipped(
-            raw.source,
-            f"not valid UTF-8 text (bad byte 0x{raw.data[exc.start]:02x} at position {exc.start}); "
-            "save the file as UTF-8",
-        )
+        why = f"not valid UTF-8 text (bad byte 0x{raw.data[exc.start]:02x} at position {exc.start})"
+        encoding = _page_encoding(raw.data) if page else None
+        if encoding is None or encoding == "utf-8":
+            return Skipped(raw.source, f"{why}; save the file as UTF-8")
+        try:
+            text = raw.data.decode(encoding)
+        except UnicodeDecodeError as bad:
+            return Skipped(
+                raw.source,
+                f"{why}, nor valid {encoding} as the page declares (bad byte 0x{raw.data[bad.start]:02x} "
+                f"at position {bad.start}); save the file as UTF-8",
+            )
     sample = text[:_SNIFF_BYTES]
     control = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
     if control > max(4, len(sample) // 20):
@@ -254,7 +282,7 @@ def _one_line_per_paragraph(tree: Any) -> None:
 def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
     import trafilatura
 
-    text = _decode_text(raw)
+    text = _decode_text(raw, page=True)
     if isinstance(text, Skipped):
         return text
     page, title = _without_page_chrome(text)

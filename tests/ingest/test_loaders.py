@@ -178,6 +178,29 @@ def test_pdf_loads_with_its_metadata_title(tmp_path: Path) -> None:
     assert "Contact support to ask for one." in doc.text
 
 
+def test_an_html_page_in_the_encoding_it_declares_loads(tmp_path: Path) -> None:
+    page = (
+        '<html><head><meta charset="windows-1252"><title>Café hours</title></head><body>'
+        "<main><h1>Café hours</h1><p>The café opens at 8 o’clock every weekday morning.</p></main>"
+        "</body></html>"
+    )
+    (tmp_path / "cafe.html").write_bytes(page.encode("cp1252"))
+    # Browsers read an ISO-8859-1 label as windows-1252: 0x92 is a closing quote, not a control.
+    legacy = page.replace("windows-1252", "ISO-8859-1")
+    (tmp_path / "legacy.htm").write_bytes(legacy.encode("cp1252"))
+    for name in ("cafe.html", "legacy.htm"):
+        doc = _load(tmp_path / name, tmp_path)
+        assert isinstance(doc, Document), doc
+        assert doc.title == "Café hours"
+        assert "The café opens at 8 o’clock every weekday morning." in doc.text
+    # A page claiming UTF-8 that is not, or a text file that is not UTF-8, is still skipped.
+    (tmp_path / "liar.html").write_bytes(page.replace("windows-1252", "utf-8").encode("cp1252"))
+    (tmp_path / "notes.txt").write_bytes("The café opens at 8.".encode("cp1252"))
+    for name in ("liar.html", "notes.txt"):
+        skipped = _load(tmp_path / name, tmp_path)
+        assert isinstance(skipped, Skipped) and "not valid UTF-8" in skipped.reason, skipped
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
