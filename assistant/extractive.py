@@ -220,6 +220,8 @@ _DATE = re.compile(
     r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
     r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|(?i:yesterday|today|tomorrow)|"
     r"(?:19|20)\d\d|(?i:(?:last|this|next) (?:week|month|year)))\b"
+    # A time of day says when too: "at 8 o'clock", "8:30", "9 am", "at noon".
+    r"|\b\d{1,2}(?::\d\d)?\s?(?i:[ap]\.?m\b\.?)|\b\d{1,2}:\d\d\b|\b\w+ o[’']clock\b|\b(?i:noon|midnight)\b"
 )
 _MULTIPLIER = re.compile(r"\b\w+fold\b|\b(?:twice|double[sd]?|triple[sd]?|half)\b", re.IGNORECASE)
 # Question words that ask for a date or a quantity; a sentence without one cannot answer.

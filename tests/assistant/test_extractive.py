@@ -288,6 +288,26 @@ def test_when_does_is_answered_by_a_condition_and_may_is_no_month() -> None:
     assert has_answer_type("The backup job ran in May.", "date", set(), frozenset())
 
 
+def test_a_time_of_day_says_when() -> None:
+    text = (
+        "The front desk opens every weekday for visitors.\n"
+        "The front desk opens at 8 o’clock on weekdays.\n"
+        "Nightly backups of the front desk records start at 02:30.\n"
+    )
+    index = InMemoryIndex([make_document("desk.txt", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256), max_sentences=1)
+    assert ask(index, answerer, "What time does the front desk open?").text == (
+        "The front desk opens at 8 o’clock on weekdays. [1]"
+    )
+    assert ask(index, answerer, "When do nightly backups start?").text == (
+        "Nightly backups of the front desk records start at 02:30. [1]"
+    )
+    for stated in ("Doors open at 9 a.m.", "Open 9am-5pm.", "Lunch is at noon.", "It ends at 7 pm."):
+        assert has_answer_type(stated, "date", set(), frozenset()), stated
+    for no_time in ("I am here.", "Python 3.11 came out.", "Mix them 1:1 by volume.", "The 4 AMD chips."):
+        assert not has_answer_type(no_time, "date", set(), frozenset()), no_time
+
+
 def test_a_help_site_names_code_in_lower_case() -> None:
     text = (
         "Packages are installed from the package index.\n"
