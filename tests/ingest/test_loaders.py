@@ -188,7 +188,9 @@ def test_an_html_page_in_the_encoding_it_declares_loads(tmp_path: Path) -> None:
     # Browsers read an ISO-8859-1 label as windows-1252: 0x92 is a closing quote, not a control.
     legacy = page.replace("windows-1252", "ISO-8859-1")
     (tmp_path / "legacy.htm").write_bytes(legacy.encode("cp1252"))
-    for name in ("cafe.html", "legacy.htm"):
+    # A page declaring nothing is read as windows-1252, as a browser would.
+    (tmp_path / "bare.html").write_bytes(page.replace('<meta charset="windows-1252">', "").encode("cp1252"))
+    for name in ("cafe.html", "legacy.htm", "bare.html"):
         doc = _load(tmp_path / name, tmp_path)
         assert isinstance(doc, Document), doc
         assert doc.title == "Café hours"
