@@ -35,8 +35,9 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS | PDF_EXTENSIONS
 #: next ingest re-reads every file (as "updated"; chunks whose text is unchanged keep their
 #: vectors) instead of keeping text the old extractor made. 2: HTML paragraphs one per line,
 #: code blocks line by line, text that looks like markup kept as the page shows it. 3: headings'
-#: permalink glyphs ("¶") dropped.
-EXTRACTOR_VERSION = 3
+#: permalink glyphs ("¶") dropped. 4: Markdown front matter dropped (its title kept); pages that
+#: are not UTF-8 read in their declared encoding.
+EXTRACTOR_VERSION = 4
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")
@@ -205,15 +206,32 @@ def _first_line(text: str) -> str:
     return next((line for line in text.splitlines() if line.strip()), "")
 
 
+def _front_matter(text: str) -> tuple[str, str | None]:
+    """A Markdown page's text without its YAML front matter (Jekyll, Hugo, MkDocs), and the
+    title the front matter gives, if any. Front matter that does not parse is left as text."""
+    import frontmatter
+    import yaml
+
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError:
+        return text, None
+    if not post.metadata:
+        return text, None
+    title = post.metadata.get("title")
+    return post.content, (" ".join(title.split()) or None) if isinstance(title, str) else None
+
+
 def _load_text(raw: RawFile) -> tuple[str, str | None] | Skipped:
     text = _decode_text(raw)
     if isinstance(text, Skipped):
         return text
-    first = _first_line(text)
     if raw.extension in {".md", ".markdown"}:
-        title = _headline(first) if first.lstrip().startswith("#") else None
+        text, meta_title = _front_matter(text)
+        first = _first_line(text)
+        title = meta_title or (_headline(first) if first.lstrip().startswith("#") else None)
         return _strip_markdown(text), title or _headline(first)
-    return text, _headline(first)
+    return text, _headline(_first_line(text))
 
 
 # A heading's permalink glyph (Sphinx "¶", GitHub-style "#", "§", "🔗") is not part of its title.

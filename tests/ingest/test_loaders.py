@@ -94,6 +94,23 @@ def test_markdown_heading_is_the_title_and_syntax_is_dropped(tmp_path: Path) -> 
     assert "#" not in doc.text and "**" not in doc.text and "https" not in doc.text
 
 
+def test_markdown_front_matter_gives_the_title_and_is_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "returns.md"
+    path.write_text(
+        "---\ntitle: Returns and refunds\nauthor: Ops team\ntags: [billing]\n---\n"
+        "# Returns\n\nYou can return any item within 30 days of purchase.\n"
+    )
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document), doc
+    assert doc.title == "Returns and refunds"
+    assert doc.text.startswith("Returns\n") and "author" not in doc.text and "Ops team" not in doc.text
+    # A page opening with a horizontal rule has no front matter: its text is all kept.
+    ruled = tmp_path / "ruled.md"
+    ruled.write_text("---\nSome intro text here.\n---\nMore text follows the rule.\n")
+    doc = _load(ruled, tmp_path)
+    assert isinstance(doc, Document) and "Some intro text here." in doc.text and "More text" in doc.text
+
+
 def test_html_title_drops_permalink_glyphs_and_falls_back_to_title_tag(tmp_path: Path) -> None:
     sphinx = (
         "<html><head><title>os — Python docs</title></head><body><main><h1>os — OS interfaces"
