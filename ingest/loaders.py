@@ -11,6 +11,7 @@ picks a title and cleans the text (`Document` or `Skipped`).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import io
 import logging
@@ -26,18 +27,20 @@ from ingest.clean import clean
 
 log = logging.getLogger(__name__)
 
-TEXT_EXTENSIONS = frozenset({".txt", ".md", ".markdown"})
+TEXT_EXTENSIONS = frozenset({".txt"})
+MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown"})
 HTML_EXTENSIONS = frozenset({".html", ".htm"})
 PDF_EXTENSIONS = frozenset({".pdf"})
-SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS | PDF_EXTENSIONS
+SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS | PDF_EXTENSIONS
 
 #: Part of every file's content hash: a citeline that extracts or cleans text differently bumps it, so the
 #: next ingest re-reads every file (as "updated"; chunks whose text is unchanged keep their
 #: vectors) instead of keeping text the old extractor made. 2: HTML paragraphs one per line,
 #: code blocks line by line, text that looks like markup kept as the page shows it. 3: headings'
 #: permalink glyphs ("¶") dropped. 4: Markdown front matter dropped (its title kept); pages that
-#: are not UTF-8 read in their declared encoding.
-EXTRACTOR_VERSION = 4
+#: are not UTF-8 read in their declared encoding. 5: Markdown rendered (markdown-it-py) and read
+#: as a page: code blocks line by line, paragraphs one line each.
+EXTRACTOR_VERSION = 5
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")
@@ -193,15 +196,6 @@ def _headline(line: str) -> str | None:
     return line
 
 
-def _strip_markdown(text: str) -> str:
-    """Markdown syntax a reader would not see: heading marks, emphasis, link/image targets."""
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"^\s{0,3}#{1,6}\s+", "", text, flags=re.MULTILINE)
-    text = re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
-    return re.sub(r"^\s{0,3}(?:[-*_]\s*){3,}$", "", text, flags=re.MULTILINE)
-
-
 def _first_line(text: str) -> str:
     return next((line for line in text.splitlines() if line.strip()), "")
 
@@ -226,12 +220,25 @@ def _load_text(raw: RawFile) -> tuple[str, str | None] | Skipped:
     text = _decode_text(raw)
     if isinstance(text, Skipped):
         return text
-    if raw.extension in {".md", ".markdown"}:
-        text, meta_title = _front_matter(text)
-        first = _first_line(text)
-        title = meta_title or (_headline(first) if first.lstrip().startswith("#") else None)
-        return _strip_markdown(text), title or _headline(first)
     return text, _headline(_first_line(text))
+
+
+def _load_markdown(raw: RawFile) -> tuple[str, str | None] | Skipped:
+    """A Markdown page as a reader sees it rendered: rendered to HTML (markdown-it-py, CommonMark
+    plus tables), then read like any web page, so code blocks, lists and tables come out as
+    they do from a help site's HTML. Title: the front matter's, else the first heading's."""
+    from markdown_it import MarkdownIt
+
+    text = _decode_text(raw)
+    if isinstance(text, Skipped):
+        return text
+    text, meta_title = _front_matter(text)
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    loaded = _page_text(f"<html><body><main>{html}</main></body></html>", raw.source, rendered=True)
+    if isinstance(loaded, Skipped):
+        return loaded
+    body, heading = loaded
+    return body, meta_title or heading or _headline(_first_line(body))
 
 
 # A heading's permalink glyph (Sphinx "¶", GitHub-style "#", "§", "🔗") is not part of its title.
@@ -298,11 +305,30 @@ def _one_line_per_paragraph(tree: Any) -> None:
 
 
 def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
+    text = _decode_text(raw, page=True)
+    return text if isinstance(text, Skipped) else _page_text(text, raw.source)
+
+
+@functools.cache
+def _rendered_page_config() -> Any:
+    """trafilatura settings for a page citeline rendered itself (Markdown): all of it is content.
+
+    trafilatura rescues a page whose main text is short (under 250 characters) by re-reading
+    the whole page, which on a help site's HTML recovers tables but on a short page splits
+    inline elements into lines ("Install it with / pip / and read the / manual"). A rendered
+    page has no navigation to tell apart, so it never needs the rescue.
+    """
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
+    return config
+
+
+def _page_text(text: str, source: str, *, rendered: bool = False) -> tuple[str, str | None] | Skipped:
+    """A web page's main text (a paragraph, heading, list item or code line per block) and title."""
     import trafilatura
 
-    text = _decode_text(raw, page=True)
-    if isinstance(text, Skipped):
-        return text
     page, title = _without_page_chrome(text)
     if not isinstance(page, str):
         _one_line_per_paragraph(page)
@@ -317,6 +343,7 @@ def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
         include_comments=False,
         include_tables=True,
         include_formatting=False,
+        **({"config": _rendered_page_config()} if rendered else {}),
     )
     if isinstance(extracted, dict):  # older trafilatura API shape
         body = extracted.get("text") or ""
@@ -325,7 +352,7 @@ def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
     else:
         body = ""
     if not body.strip():
-        return Skipped(raw.source, "no main text found in the HTML page (only navigation, scripts or markup)")
+        return Skipped(source, "no main text found in the page (only navigation, scripts or markup)")
     # Each line is a paragraph, a heading, a list item or a line of code: its own block, never
     # joined to the next as a hard-wrapped line would be.
     return "\n\n".join(body.splitlines()), title
@@ -373,6 +400,8 @@ def parse(raw: RawFile) -> Document | Skipped:
     ext = raw.extension
     if ext in HTML_EXTENSIONS:
         loaded = _load_html(raw)
+    elif ext in MARKDOWN_EXTENSIONS:
+        loaded = _load_markdown(raw)
     elif ext in PDF_EXTENSIONS:
         loaded = _load_pdf(raw)
     else:
@@ -381,8 +410,9 @@ def parse(raw: RawFile) -> Document | Skipped:
         return loaded
     body, title = loaded
     # What looks like a tag or an entity in text an HTML parser extracted ("File "<stdin>"",
-    # "a<b>c", "&amp;") is text the page shows; in other files it is leftover markup.
-    text, removed = clean(body, markup=ext not in HTML_EXTENSIONS)
+    # "a<b>c", "&amp;") is text the page shows (Markdown is rendered to a page first); in other
+    # files it is leftover markup.
+    text, removed = clean(body, markup=ext not in HTML_EXTENSIONS | MARKDOWN_EXTENSIONS)
     if not text.strip():
         return Skipped(raw.source, "no text left after removing boilerplate (ads, navigation, share lines)")
     return Document(

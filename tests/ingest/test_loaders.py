@@ -94,6 +94,28 @@ def test_markdown_heading_is_the_title_and_syntax_is_dropped(tmp_path: Path) -> 
     assert "#" not in doc.text and "**" not in doc.text and "https" not in doc.text
 
 
+def test_markdown_is_read_as_rendered_code_lists_and_tables_included(tmp_path: Path) -> None:
+    path = tmp_path / "install.md"
+    path.write_text(
+        "# Installing the CLI\n\nThe `acme` tool runs on **Linux** and\n*Windows*.\n\n"
+        "- Python 3.10 or newer\n- About 50 MB of disk space\n\n"
+        "```bash\npip install acme-cli\n# then check that it works.\nacme --version\n```\n\n"
+        "| Platform | Supported |\n|---|---|\n| Linux | Yes |\n\n"
+        "Run `acme login` to connect, see the [login guide](login.md).\n"
+    )
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document), doc
+    lines = doc.text.split("\n\n")
+    # A paragraph is one line, its inline markup gone, however its source was wrapped.
+    assert "The acme tool runs on Linux and Windows." in lines
+    assert "Run acme login to connect, see the login guide." in lines
+    assert "About 50 MB of disk space" in lines
+    # Code stays line by line: a shell comment in it is neither a heading nor joined to prose.
+    assert lines[4:7] == ["pip install acme-cli", "# then check that it works.", "acme --version"]
+    assert "| Linux | Yes |" in lines
+    assert "```" not in doc.text and "**" not in doc.text and "login.md" not in doc.text
+
+
 def test_markdown_front_matter_gives_the_title_and_is_not_text(tmp_path: Path) -> None:
     path = tmp_path / "returns.md"
     path.write_text(
