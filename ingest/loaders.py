@@ -17,6 +17,7 @@ import io
 import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +40,9 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS |
 #: code blocks line by line, text that looks like markup kept as the page shows it. 3: headings'
 #: permalink glyphs ("¶") dropped. 4: Markdown front matter dropped (its title kept); pages that
 #: are not UTF-8 read in their declared encoding. 5: Markdown rendered (markdown-it-py) and read
-#: as a page: code blocks line by line, paragraphs one line each.
-EXTRACTOR_VERSION = 5
+#: as a page: code blocks line by line, paragraphs one line each. 6: PDF paragraphs by line width,
+#: running headers, footers and contents entries dropped, words hyphenated across lines joined.
+EXTRACTOR_VERSION = 6
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")
@@ -358,6 +360,58 @@ def _page_text(text: str, source: str, *, rendered: bool = False) -> tuple[str, 
     return "\n\n".join(body.splitlines()), title
 
 
+#: A line at the top or bottom of this many pages, digits aside, is a running header or footer
+#: ("Shared MIME-info Database", "Chapter 2: ASN.1 structure handling 3", a page number).
+_RUNNING_LINE_PAGES = 3
+#: A line at least this share of the document's long lines' length filled the text width: the
+#: paragraph goes on in the next line. A shorter one ended a heading or a paragraph.
+_FULL_LINE_SHARE = 0.7
+_DIGITS = re.compile(r"\d+")
+#: A table of contents entry: dot leaders to a page number ("2.3 Simple parsing . . . . 4").
+_CONTENTS_ENTRY = re.compile(r"(?:\.\s?){4,}\s*[\divxlc]+$")
+_PDF_BULLET = re.compile(r"[•▪◦●·‣⁃∙■□–*]\s")
+_SENTENCE_END = (".", "!", "?", ":")
+_HYPHENATED = re.compile(r"[^\W\d_]{2}-$")  # "func-", "SE-": a word broken at the line's end
+
+
+def pdf_paragraphs(pages: Sequence[str]) -> list[str]:
+    """Paragraphs from the hard-wrapped lines a PDF's pages give, without running headers and footers.
+
+    A line continues the paragraph when the line before it filled the text width and did not end
+    a sentence; a heading ("1.2. What is this spec?", "2 Unified system") is short, so it stays
+    a line of its own instead of being glued to the paragraph after it. A word hyphenated across
+    lines is joined ("func-" + "tion" -> "function").
+    """
+    page_lines = [[line.strip() for line in page.splitlines() if line.strip()] for page in pages]
+    edges = Counter(_DIGITS.sub("#", line) for lines in page_lines if lines for line in {lines[0], lines[-1]})
+    running = {key for key, n in edges.items() if n >= _RUNNING_LINE_PAGES}
+    lengths = sorted(len(line) for lines in page_lines for line in lines)
+    full = _FULL_LINE_SHARE * lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
+    paragraphs: list[str] = []
+    for lines in page_lines:
+        if lines and _DIGITS.sub("#", lines[-1]) in running:
+            lines = lines[:-1]
+        if lines and _DIGITS.sub("#", lines[0]) in running:
+            lines = lines[1:]
+        current, previous = "", ""
+        for line in lines:
+            if _CONTENTS_ENTRY.search(line):
+                continue
+            wrapped = len(previous) >= full and not previous.endswith(_SENTENCE_END)
+            if current and wrapped and not _PDF_BULLET.match(line):
+                same_case = line[:1].islower() or (current[-2].isupper() and line[:2].isupper())
+                broken = bool(_HYPHENATED.search(current)) and same_case
+                current = current[:-1] + line if broken else f"{current} {line}"
+            else:
+                if current:
+                    paragraphs.append(current)
+                current = line
+            previous = line
+        if current:
+            paragraphs.append(current)
+    return paragraphs
+
+
 def _load_pdf(raw: RawFile) -> tuple[str, str | None] | Skipped:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -370,29 +424,12 @@ def _load_pdf(raw: RawFile) -> tuple[str, str | None] | Skipped:
         meta_title = reader.metadata.title if reader.metadata else None
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         return Skipped(raw.source, f"not a readable PDF ({exc})")
-    # pypdf returns hard-wrapped lines; a line that does not end a sentence continues the paragraph.
-    paragraphs: list[str] = []
-    for page in pages:
-        current = ""
-        for line in page.splitlines():
-            line = line.strip()
-            if not line:
-                if current:
-                    paragraphs.append(current)
-                current = ""
-                continue
-            if current and not current.endswith((".", "!", "?", ":")):
-                current = f"{current} {line}"
-            else:
-                if current:
-                    paragraphs.append(current)
-                current = line
-        if current:
-            paragraphs.append(current)
+    paragraphs = pdf_paragraphs(pages)
+    first_line = next((line for page in pages for line in page.splitlines() if line.strip()), "")
     body = "\n\n".join(p for p in paragraphs if p)
     if not body.strip():
         return Skipped(raw.source, "the PDF has no extractable text (scanned images need OCR first)")
-    return body, (str(meta_title).strip() if meta_title else None) or None
+    return body, (str(meta_title).strip() if meta_title else None) or _headline(first_line)
 
 
 def parse(raw: RawFile) -> Document | Skipped:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.types import Document, Skipped
-from ingest.loaders import doc_id_for, find_files, load_file
+from ingest.loaders import doc_id_for, find_files, load_file, pdf_paragraphs
 
 MAX = 1_000_000
 
@@ -215,6 +215,38 @@ def test_pdf_loads_with_its_metadata_title(tmp_path: Path) -> None:
     assert doc.title == "Refund Policy"
     assert "Refunds are paid within 14 days." in doc.text
     assert "Contact support to ask for one." in doc.text
+
+
+def test_pdf_lines_become_paragraphs_without_running_headers_or_contents() -> None:
+    wide = "x" * 60  # the text width: a line this long was wrapped
+    pages = [
+        "Shared Database Spec\nTable of Contents\n1 Introduction . . . . . . . . . 2\n1",
+        "Shared Database Spec\n1.2. What is this spec?\n"
+        f"Many programs use the database to work out the type {wide[:4]} of a file, and this\n"
+        "specification says where its files live and how the func-\n"
+        "tion that reads them must behave when a file is missing.\n"
+        "• Applications may add new rules.\n• Users may override them.\n2",
+        "Shared Database Spec\n2 Unified system\nThe databases of the three desktops were merged into\n"
+        f"one, which {wide[:30]} all of them read.\n3",
+    ]
+    paragraphs = pdf_paragraphs(pages)
+    assert "Shared Database Spec" not in paragraphs and "2" not in paragraphs and "3" not in paragraphs
+    assert not any(". . ." in p for p in paragraphs)
+    # A heading is short: it stays on its own instead of being glued to the paragraph after it.
+    assert "1.2. What is this spec?" in paragraphs and "2 Unified system" in paragraphs
+    assert (
+        f"Many programs use the database to work out the type {wide[:4]} of a file, and this specification says "
+        "where its files live and how the function that reads them must behave when a file is missing."
+    ) in paragraphs
+    assert "• Applications may add new rules." in paragraphs and "• Users may override them." in paragraphs
+
+
+def test_pdf_without_a_metadata_title_is_titled_by_its_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "spec-v2.pdf"
+    path.write_bytes(_pdf_bytes(["Shared Database Spec", "Programs use one database to type files."], None))
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document), doc
+    assert doc.title == "Shared Database Spec"
 
 
 def test_an_html_page_in_the_encoding_it_declares_loads(tmp_path: Path) -> None:
