@@ -83,9 +83,9 @@ one: "(7) How do I list all tables ..."). The sentences right after it
 (`ANSWERS_PER_QUESTION`, stopping at a heading or code) answer it, as on a FAQ page: each is
 scored together with the question (its words, and the better of the two cosines), may be as
 short as `MIN_ANSWER_CHARS` ("Use the msvcrt module."; not a lead-in such as "This code:"), and
-they are quoted together. A sentence that only points ahead ("... one of these verbs:") and a
-wrapped line of a code comment ("** process until the entire database is backed up.") are never
-quoted: neither says anything on its own.
+they are quoted together. A sentence that only points ahead ("... one of these verbs:", "The main
+features are:", "There are two requirements ...:") and a wrapped line of a code comment ("** process
+until the entire database is backed up.") are never quoted: neither says anything on its own.
 
 A chosen sentence that opens by referring back ("It is affectionately known as ...", "She said
 ...") is quoted after the sentence before it, when that one is a full sentence: a quote should
@@ -206,9 +206,13 @@ _BROKEN_OFF = re.compile(r"[a-z,]$")
 _WRAPPED_LINE_WORDS = 4
 _CODE_SIGNS = re.compile(r"[=(){}\[\];<>]")
 #: A sentence ending in a colon that only points ahead ("... together with one of these verbs:",
-#: "... as follows:") says nothing without what follows: it is never quoted.
+#: "... as follows:", "The main features of this library are:", "There are two requirements for
+#: ...:") says nothing without what follows: it is never quoted.
 _POINTS_AHEAD = re.compile(
-    r"\b(?:these|those|the following|as follows|below|like this|like so)(?:\s+[\w-]+){0,2}\s*:" + _CLOSERS, re.I
+    r"(?:\b(?:these|those|the following|as follows|below|like this|like so)(?:\s+[\w-]+){0,2}"
+    r"|\b(?:are|is|were|was|include|includes|including)"
+    r"|^\s*there\s+(?:are|is|were)\b.*)\s*:" + _CLOSERS,
+    re.I,
 )
 #: A sentence ending in a colon leads in to what follows it (code, a list).
 _LEADS_IN = re.compile(":" + _CLOSERS)

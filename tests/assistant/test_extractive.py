@@ -176,6 +176,14 @@ def test_a_sentence_introducing_code_with_a_colon_is_quoted() -> None:
     text = "The length of a string is found with one of these functions:\nlen\nsize\n"
     index = InMemoryIndex([make_document("length.html", text)], KeywordEmbeddings(dim=256))
     assert ask(index, answerer, "What finds the length of a string?").refused
+    # So does one whose colon follows "are", "include" or opens "There are ...".
+    for lead_in in (
+        "The main features of the string library are:",
+        "There are two main features of the string library:",
+        "The string library features include:",
+    ):
+        index = InMemoryIndex([make_document("lib.html", f"{lead_in}\nfast\nsmall\n")], KeywordEmbeddings(dim=256))
+        assert ask(index, answerer, "What are the main features of the string library?").refused, lead_in
 
 
 def test_how_many_is_answered_by_a_figure_counting_what_was_asked() -> None:
