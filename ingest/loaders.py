@@ -42,7 +42,8 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS |
 #: are not UTF-8 read in their declared encoding. 5: Markdown rendered (markdown-it-py) and read
 #: as a page: code blocks line by line, paragraphs one line each. 6: PDF paragraphs by line width,
 #: running headers, footers and contents entries dropped, words hyphenated across lines joined.
-EXTRACTOR_VERSION = 6
+#: 7: a page with short main text is re-read whole only when that finds much more text.
+EXTRACTOR_VERSION = 7
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")
@@ -311,14 +312,19 @@ def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
     return text if isinstance(text, Skipped) else _page_text(text, raw.source)
 
 
-@functools.cache
-def _rendered_page_config() -> Any:
-    """trafilatura settings for a page citeline rendered itself (Markdown): all of it is content.
+#: trafilatura's own default: main text shorter than this makes it re-read the whole page.
+_SHORT_MAIN_TEXT_CHARS = 250
+#: The re-read is kept when it finds this many times the words (a table of links the main pass
+#: dropped); otherwise it only split the same text's inline markup into lines.
+_RESCUE_WORDS_RATIO = 1.5
 
-    trafilatura rescues a page whose main text is short (under 250 characters) by re-reading
-    the whole page, which on a help site's HTML recovers tables but on a short page splits
-    inline elements into lines ("Install it with / pip / and read the / manual"). A rendered
-    page has no navigation to tell apart, so it never needs the rescue.
+
+@functools.cache
+def _main_text_only_config() -> Any:
+    """trafilatura settings that never re-read a page whose main text is short.
+
+    The re-read ("rescue") recovers a page's link tables (a release chronology) but on a short
+    page splits inline elements into lines ("Install it with / pip / and read the / manual").
     """
     from trafilatura.settings import use_config
 
@@ -327,8 +333,8 @@ def _rendered_page_config() -> Any:
     return config
 
 
-def _page_text(text: str, source: str, *, rendered: bool = False) -> tuple[str, str | None] | Skipped:
-    """A web page's main text (a paragraph, heading, list item or code line per block) and title."""
+def _extract(text: str, config: Any | None) -> tuple[str, str | None]:
+    """trafilatura's main text of a page (after `_without_page_chrome`) and the page's title."""
     import trafilatura
 
     page, title = _without_page_chrome(text)
@@ -345,14 +351,24 @@ def _page_text(text: str, source: str, *, rendered: bool = False) -> tuple[str, 
         include_comments=False,
         include_tables=True,
         include_formatting=False,
-        **({"config": _rendered_page_config()} if rendered else {}),
+        **({"config": config} if config is not None else {}),
     )
     if isinstance(extracted, dict):  # older trafilatura API shape
-        body = extracted.get("text") or ""
-    elif extracted is not None:
-        body = extracted.text or ""
-    else:
-        body = ""
+        return extracted.get("text") or "", title
+    return (extracted.text or "") if extracted is not None else "", title
+
+
+def _page_text(text: str, source: str, *, rendered: bool = False) -> tuple[str, str | None] | Skipped:
+    """A web page's main text (a paragraph, heading, list item or code line per block) and title.
+
+    A page citeline `rendered` itself (Markdown) is all content and is never re-read. A web page
+    whose main text is short is, and the re-read is kept only when it finds much more text.
+    """
+    body, title = _extract(text, _main_text_only_config())
+    if not rendered and len(body) < _SHORT_MAIN_TEXT_CHARS:
+        rescued, _ = _extract(text, None)
+        if len(rescued.split()) > _RESCUE_WORDS_RATIO * len(body.split()):
+            body = rescued
     if not body.strip():
         return Skipped(source, "no main text found in the page (only navigation, scripts or markup)")
     # Each line is a paragraph, a heading, a list item or a line of code: its own block, never

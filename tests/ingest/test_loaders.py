@@ -187,6 +187,18 @@ except OSError as err:
 </main></body></html>"""
 
 
+def test_a_short_help_page_keeps_its_sentences_whole(tmp_path: Path) -> None:
+    path = tmp_path / "reset.html"
+    path.write_text(
+        "<html><head><title>Reset your password</title></head><body><nav><a href='/'>Home</a></nav>"
+        "<main><h1>Reset your password</h1><p>Click <b>Forgot password</b> on the "
+        "<a href='/login'>sign-in page</a>.</p></main></body></html>"
+    )
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document), doc
+    assert doc.text == "Reset your password\n\nClick Forgot password on the sign-in page."
+
+
 def test_html_paragraphs_are_one_line_each_and_code_blocks_line_by_line(tmp_path: Path) -> None:
     (tmp_path / "errors.html").write_text(DOCS_PAGE)
     doc = _load(tmp_path / "errors.html", tmp_path)
