@@ -165,7 +165,10 @@ def _decode_text(raw: RawFile, *, page: bool = False) -> str | Skipped:
         text = raw.data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         why = f"not valid UTF-8 text (bad byte 0x{raw.data[exc.start]:02x} at position {exc.start})"
-        encoding = _page_encoding(raw.data) if page else None
+        # A page whose other non-ASCII characters are UTF-8 is UTF-8 with a stray byte: read in
+        # another encoding, every one of them would turn to mojibake ("Ã©").
+        utf8_elsewhere = any(ord(ch) > 127 for ch in raw.data.decode("utf-8", errors="ignore"))
+        encoding = _page_encoding(raw.data) if page and not utf8_elsewhere else None
         if encoding is None or encoding == "utf-8":
             return Skipped(raw.source, f"{why}; save the file as UTF-8")
         try:

@@ -278,10 +278,13 @@ def test_an_html_page_in_the_encoding_it_declares_loads(tmp_path: Path) -> None:
         assert isinstance(doc, Document), doc
         assert doc.title == "Café hours"
         assert "The café opens at 8 o’clock every weekday morning." in doc.text
-    # A page claiming UTF-8 that is not, or a text file that is not UTF-8, is still skipped.
+    # A page claiming UTF-8 that is not, a UTF-8 page with a stray byte (read as windows-1252,
+    # its "é" would become "Ã©"), or a text file that is not UTF-8, is still skipped.
     (tmp_path / "liar.html").write_bytes(page.replace("windows-1252", "utf-8").encode("cp1252"))
+    bare_utf8 = page.replace('<meta charset="windows-1252">', "").encode("utf-8")
+    (tmp_path / "glitch.html").write_bytes(bare_utf8.replace(b"every", b"ev\xe9ry"))
     (tmp_path / "notes.txt").write_bytes("The café opens at 8.".encode("cp1252"))
-    for name in ("liar.html", "notes.txt"):
+    for name in ("liar.html", "glitch.html", "notes.txt"):
         skipped = _load(tmp_path / name, tmp_path)
         assert isinstance(skipped, Skipped) and "not valid UTF-8" in skipped.reason, skipped
 
