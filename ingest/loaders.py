@@ -21,9 +21,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from assistant.types import Document, Skipped
+from assistant.types import Document, Removal, Skipped
 from ingest.clean import clean
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS |
 #: as a page: code blocks line by line, paragraphs one line each. 6: PDF paragraphs by line width,
 #: running headers, footers and contents entries dropped, words hyphenated across lines joined.
 #: 7: a page with short main text is re-read whole only when that finds much more text.
-EXTRACTOR_VERSION = 7
+#: 8: a PDF's tags ("<mime-type>" in an XML example) are its text, not leftover markup.
+EXTRACTOR_VERSION = 8
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")
@@ -222,14 +223,22 @@ def _front_matter(text: str) -> tuple[str, str | None]:
     return post.content, (" ".join(title.split()) or None) if isinstance(title, str) else None
 
 
-def _load_text(raw: RawFile) -> tuple[str, str | None] | Skipped:
+class _Loaded(NamedTuple):
+    """A file's text as extracted, its own title if it has one, and what extraction dropped."""
+
+    body: str
+    title: str | None
+    removed: tuple[Removal, ...] = ()
+
+
+def _load_text(raw: RawFile) -> _Loaded | Skipped:
     text = _decode_text(raw)
     if isinstance(text, Skipped):
         return text
-    return text, _headline(_first_line(text))
+    return _Loaded(text, _headline(_first_line(text)))
 
 
-def _load_markdown(raw: RawFile) -> tuple[str, str | None] | Skipped:
+def _load_markdown(raw: RawFile) -> _Loaded | Skipped:
     """A Markdown page as a reader sees it rendered: rendered to HTML (markdown-it-py, CommonMark
     plus tables), then read like any web page, so code blocks, lists and tables come out as
     they do from a help site's HTML. Title: the front matter's, else the first heading's."""
@@ -243,8 +252,7 @@ def _load_markdown(raw: RawFile) -> tuple[str, str | None] | Skipped:
     loaded = _page_text(f"<html><body><main>{html}</main></body></html>", raw.source, rendered=True)
     if isinstance(loaded, Skipped):
         return loaded
-    body, heading = loaded
-    return body, meta_title or heading or _headline(_first_line(body))
+    return loaded._replace(title=meta_title or loaded.title or _headline(_first_line(loaded.body)))
 
 
 # A heading's permalink glyph (Sphinx "¶", GitHub-style "#", "§", "🔗") is not part of its title.
@@ -310,7 +318,7 @@ def _one_line_per_paragraph(tree: Any) -> None:
             element.tail = _WHITESPACE.sub(" ", element.tail)
 
 
-def _load_html(raw: RawFile) -> tuple[str, str | None] | Skipped:
+def _load_html(raw: RawFile) -> _Loaded | Skipped:
     text = _decode_text(raw, page=True)
     return text if isinstance(text, Skipped) else _page_text(text, raw.source)
 
@@ -361,7 +369,7 @@ def _extract(text: str, config: Any | None) -> tuple[str, str | None]:
     return (extracted.text or "") if extracted is not None else "", title
 
 
-def _page_text(text: str, source: str, *, rendered: bool = False) -> tuple[str, str | None] | Skipped:
+def _page_text(text: str, source: str, *, rendered: bool = False) -> _Loaded | Skipped:
     """A web page's main text (a paragraph, heading, list item or code line per block) and title.
 
     A page citeline `rendered` itself (Markdown) is all content and is never re-read. A web page
@@ -376,7 +384,7 @@ def _page_text(text: str, source: str, *, rendered: bool = False) -> tuple[str, 
         return Skipped(source, "no main text found in the page (only navigation, scripts or markup)")
     # Each line is a paragraph, a heading, a list item or a line of code: its own block, never
     # joined to the next as a hard-wrapped line would be.
-    return "\n\n".join(body.splitlines()), title
+    return _Loaded("\n\n".join(body.splitlines()), title)
 
 
 #: A line at the top or bottom of this many pages, digits aside, is a running header or footer
@@ -393,28 +401,34 @@ _SENTENCE_END = (".", "!", "?", ":")
 _HYPHENATED = re.compile(r"[^\W\d_]{2}-$")  # "func-", "SE-": a word broken at the line's end
 
 
-def pdf_paragraphs(pages: Sequence[str]) -> list[str]:
+def pdf_paragraphs(pages: Sequence[str]) -> tuple[list[str], tuple[Removal, ...]]:
     """Paragraphs from the hard-wrapped lines a PDF's pages give, without running headers and footers.
 
     A line continues the paragraph when the line before it filled the text width and did not end
     a sentence; a heading ("1.2. What is this spec?", "2 Unified system") is short, so it stays
     a line of its own instead of being glued to the paragraph after it. A word hyphenated across
-    lines is joined ("func-" + "tion" -> "function").
+    lines is joined ("func-" + "tion" -> "function"). Returns the paragraphs and what was dropped.
     """
     page_lines = [[line.strip() for line in page.splitlines() if line.strip()] for page in pages]
     edges = Counter(_DIGITS.sub("#", line) for lines in page_lines if lines for line in {lines[0], lines[-1]})
     running = {key for key, n in edges.items() if n >= _RUNNING_LINE_PAGES}
+    dropped: Counter[str] = Counter()
+    example: dict[str, str] = {}  # each running line as it first appeared
+    contents: list[str] = []
     lengths = sorted(len(line) for lines in page_lines for line in lines)
     full = _FULL_LINE_SHARE * lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
     paragraphs: list[str] = []
     for lines in page_lines:
-        if lines and _DIGITS.sub("#", lines[-1]) in running:
-            lines = lines[:-1]
-        if lines and _DIGITS.sub("#", lines[0]) in running:
-            lines = lines[1:]
+        for edge in (-1, 0):
+            key = _DIGITS.sub("#", lines[edge]) if lines else ""
+            if key in running:
+                dropped[key] += 1
+                example.setdefault(key, lines[edge])
+                lines = lines[:-1] if edge == -1 else lines[1:]
         current, previous = "", ""
         for line in lines:
             if _CONTENTS_ENTRY.search(line):
+                contents.append(line)
                 continue
             wrapped = len(previous) >= full and not previous.endswith(_SENTENCE_END)
             if current and wrapped and not _PDF_BULLET.match(line):
@@ -428,10 +442,15 @@ def pdf_paragraphs(pages: Sequence[str]) -> list[str]:
             previous = line
         if current:
             paragraphs.append(current)
-    return paragraphs
+    removed = [
+        Removal("page-header", "page numbers" if key == "#" else f"{example[key]} (on {n} pages)")
+        for key, n in dropped.items()
+    ]
+    removed += [Removal("contents", "\n".join(contents))] if contents else []
+    return paragraphs, tuple(removed)
 
 
-def _load_pdf(raw: RawFile) -> tuple[str, str | None] | Skipped:
+def _load_pdf(raw: RawFile) -> _Loaded | Skipped:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -443,12 +462,12 @@ def _load_pdf(raw: RawFile) -> tuple[str, str | None] | Skipped:
         meta_title = reader.metadata.title if reader.metadata else None
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         return Skipped(raw.source, f"not a readable PDF ({exc})")
-    paragraphs = pdf_paragraphs(pages)
+    paragraphs, removed = pdf_paragraphs(pages)
     first_line = next((line for page in pages for line in page.splitlines() if line.strip()), "")
     body = "\n\n".join(p for p in paragraphs if p)
     if not body.strip():
         return Skipped(raw.source, "the PDF has no extractable text (scanned images need OCR first)")
-    return body, (str(meta_title).strip() if meta_title else None) or _headline(first_line)
+    return _Loaded(body, (str(meta_title).strip() if meta_title else None) or _headline(first_line), removed)
 
 
 def parse(raw: RawFile) -> Document | Skipped:
@@ -464,20 +483,19 @@ def parse(raw: RawFile) -> Document | Skipped:
         loaded = _load_text(raw)
     if isinstance(loaded, Skipped):
         return loaded
-    body, title = loaded
-    # What looks like a tag or an entity in text an HTML parser extracted ("File "<stdin>"",
-    # "a<b>c", "&amp;") is text the page shows (Markdown is rendered to a page first); in other
-    # files it is leftover markup.
-    text, removed = clean(body, markup=ext not in HTML_EXTENSIONS | MARKDOWN_EXTENSIONS)
+    # What looks like a tag or an entity in text a parser extracted (an HTML page, a Markdown page
+    # rendered to one, a PDF: "File "<stdin>"", "<mime-type>", "&amp;") is text the document shows;
+    # in a plain text file it is leftover markup.
+    text, removed = clean(loaded.body, markup=ext in TEXT_EXTENSIONS)
     if not text.strip():
         return Skipped(raw.source, "no text left after removing boilerplate (ads, navigation, share lines)")
     return Document(
         doc_id=doc_id_for(raw.source),
         source=raw.source,
-        title=title or title_from_filename(raw.source),
+        title=loaded.title or title_from_filename(raw.source),
         text=text,
         content_hash=raw.content_hash,
-        removed=removed,
+        removed=loaded.removed + removed,
         metadata={"type": ext.lstrip(".")},
     )
 

@@ -241,9 +241,15 @@ def test_pdf_lines_become_paragraphs_without_running_headers_or_contents() -> No
         "Shared Database Spec\n2 Unified system\nThe databases of the three desktops were merged into\n"
         f"one, which {wide[:30]} all of them read.\n3",
     ]
-    paragraphs = pdf_paragraphs(pages)
+    paragraphs, removed = pdf_paragraphs(pages)
     assert "Shared Database Spec" not in paragraphs and "2" not in paragraphs and "3" not in paragraphs
     assert not any(". . ." in p for p in paragraphs)
+    # What was dropped is reported (`ingest --report`).
+    assert [(r.kind, r.text) for r in removed] == [
+        ("page-header", "page numbers"),
+        ("page-header", "Shared Database Spec (on 3 pages)"),
+        ("contents", "1 Introduction . . . . . . . . . 2"),
+    ]
     # A heading is short: it stays on its own instead of being glued to the paragraph after it.
     assert "1.2. What is this spec?" in paragraphs and "2 Unified system" in paragraphs
     assert (
@@ -253,12 +259,15 @@ def test_pdf_lines_become_paragraphs_without_running_headers_or_contents() -> No
     assert "• Applications may add new rules." in paragraphs and "• Users may override them." in paragraphs
 
 
-def test_pdf_without_a_metadata_title_is_titled_by_its_first_line(tmp_path: Path) -> None:
+def test_pdf_without_a_metadata_title_is_titled_by_its_first_line_and_keeps_its_tags(tmp_path: Path) -> None:
     path = tmp_path / "spec-v2.pdf"
-    path.write_bytes(_pdf_bytes(["Shared Database Spec", "Programs use one database to type files."], None))
+    lines = ["Shared Database Spec", "Each type is described in a <comment> element of the file."]
+    path.write_bytes(_pdf_bytes(lines, None))
     doc = _load(path, tmp_path)
     assert isinstance(doc, Document), doc
     assert doc.title == "Shared Database Spec"
+    # A tag in a PDF's text is text the document shows (an XML example), not leftover markup.
+    assert "Each type is described in a <comment> element of the file." in doc.text
 
 
 def test_an_html_page_in_the_encoding_it_declares_loads(tmp_path: Path) -> None:
