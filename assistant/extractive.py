@@ -38,6 +38,8 @@ each part is scored on its own and gets its best sentence. Per part and sentence
 
 A figure or year the question names ("... in 2025?") must be stated in the sentence or next to
 it (its neighbours, the document title): a sentence about 2022-2024 does not answer for 2025.
+An operator the question asks about ("What is the difference between == and is?") must be shown
+by the sentence or the question it answers: no word of such a question says what it is about.
 Likewise the names that scope a "how many"/"how long" question ("How many children did UNICEF
 survey in the Philippines?") must be stated there, or a word close to them by word embedding
 (`NEAR_NAME_COSINE`: "UK" for "British"): a total across 11 nations is not the Philippines' figure.
@@ -503,6 +505,8 @@ def asked_and_around(question: str) -> tuple[str, str]:
 
 #: A question this short after statements ("What gives?", "How come?") asks about them.
 _SHORT_QUESTION_WORDS = 3
+#: An operator standing alone in a question ("==", "//", "**", "+=", "->", ":="): what it asks about.
+_OPERATOR = re.compile(r"(?<!\S)[=!<>+\-*/%&|^~:@]{1,3}(?=[\s?.,;]|$)")
 
 #: An attempt to override how the assistant works ("Ignore your instructions and ...").
 _OVERRIDE = re.compile(
@@ -794,6 +798,9 @@ class _Part:
     #: Names the earlier question supplies, for a follow-up: "Who agreed to it?" after "What was
     #: agreed through the Global Alliance for Responsible Media?".
     carried: set[str] = field(default_factory=set)
+    #: Operators the part asks about ("==" in "What is the difference between == and is?"): no
+    #: word says what it is about, so a supporting sentence (or its question) must show each one.
+    operators: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -1012,6 +1019,7 @@ class ExtractiveAnswerer:
                     restated=_sentence_words(" ".join(weights)) if _ASKS_WH.match(piece) else None,
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
+                    operators=set(_OPERATOR.findall(piece)),
                     # A single letter ("I" in "How many can I attach?") scopes nothing.
                     scoping_names=(
                         {n for n in names - figures if len(n) > 1}
@@ -1053,7 +1061,8 @@ class ExtractiveAnswerer:
             best: tuple[float, float, float, float, float, bool] | None = None
             for part in parts:
                 matched = {w for w in part.weights if s_words.has(w)}
-                anchored = all(c_words.has(n) for n in part.figures_named) and all(
+                anchored = all(op in _with_question(cand) for op in part.operators)
+                anchored = anchored and all(c_words.has(n) for n in part.figures_named) and all(
                     c_words.has(n) or not near_names.get(n, frozenset()).isdisjoint(c_words.exact)
                     for n in part.scoping_names
                 )

@@ -316,6 +316,21 @@ def test_a_time_of_day_says_when() -> None:
         assert not has_answer_type(no_time, "date", set(), frozenset()), no_time
 
 
+def test_an_operator_the_question_asks_about_must_be_shown_by_the_answer() -> None:
+    text = (
+        "The difference between lists and tuples is that lists can be changed.\n"
+        "Dictionary keys should be compared using the == operator, which compares values.\n"
+    )
+    index = InMemoryIndex([make_document("faq.html", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256), max_sentences=1)
+    # "difference" is the only word of this question: a sentence about another difference is
+    # no answer to it.
+    assert ask(index, answerer, "What is the difference between == and is?").refused
+    assert ask(index, answerer, "What does the == operator compare?").text == (
+        "Dictionary keys should be compared using the == operator, which compares values. [1]"
+    )
+
+
 def test_a_help_site_names_code_in_lower_case() -> None:
     text = (
         "Packages are installed from the package index.\n"
