@@ -72,9 +72,10 @@ A sentence supports a part when it is typed and either its cosine is very high
 `MIN_LEXICAL_SHARE` of them (a small embedder can score a long sentence low even when it
 repeats the question's own words: "... and released February 23, highlights ..."; a figure
 counting what a "how many" question counts states the counted word: "How many countries did
-the research cover?" is answered by "... research estimates ... across 11 surveyed nations"); for a
-follow-up, the names of the earlier question count towards that number once one topic word is
-stated ("Who agreed to it?" after a question about the Global Alliance for Responsible Media).
+the research cover?" is answered by "... research estimates ... across 11 surveyed nations"); the
+question's names, and for a follow-up the earlier question's, count towards that number once one
+topic word is stated ("Does it run on Windows?": "The acme tool runs on Linux, macOS and Windows.";
+"Who agreed to it?" after a question about the Global Alliance for Responsible Media).
 No supporting sentence: the answer is exactly `REFUSAL_TEXT`. Ranking uses
 ``cosine(question alone) + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic``, plus
 ``PHRASE_WEIGHT`` times the share of the question's adjacent word pairs the sentence states as
@@ -1084,8 +1085,8 @@ class ExtractiveAnswerer:
                 if typed and part.counted and matched.isdisjoint(part.counted):
                     stated += 1
                 topic_coverage = stated / len(lexical_topic) if lexical_topic else 0.0
-                # A sentence naming what the context was about counts those names as stated.
-                stated_or_carried = stated + (len(part.carried & matched) if stated else 0)
+                # A sentence naming what the question (or its context) is about counts those names.
+                stated_or_carried = stated + (len((part.carried | part.names) & matched) if stated else 0)
                 score = own_cosine + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic
                 if part.pairs:
                     score += PHRASE_WEIGHT * len(part.pairs & _pairs(_with_question(cand))) / len(part.pairs)

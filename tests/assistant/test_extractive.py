@@ -331,6 +331,22 @@ def test_an_operator_the_question_asks_about_must_be_shown_by_the_answer() -> No
     )
 
 
+def test_a_short_question_is_answered_by_a_sentence_stating_its_word_and_its_name() -> None:
+    text = (
+        "The acme command-line tool runs on Linux, macOS and Windows.\n"
+        "After installing, run acme login to connect your account.\n"
+        "Windows users get an installer from the downloads page.\n"
+    )
+    index = InMemoryIndex([make_document("install.md", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256), max_sentences=1)
+    # One topic word ("run") and one name: a sentence stating both answers, whatever its cosine.
+    assert ask(index, answerer, "Does it run on Windows?").text == (
+        "The acme command-line tool runs on Linux, macOS and Windows. [1]"
+    )
+    # The name alone is not enough: nothing says what Windows costs.
+    assert ask(index, answerer, "What does Windows cost?").refused
+
+
 def test_a_help_site_names_code_in_lower_case() -> None:
     text = (
         "Packages are installed from the package index.\n"
