@@ -5,7 +5,8 @@ document's text can never act as an instruction: it is only ever quoted.
 
 How a sentence is scored
 ------------------------
-A compound question ("When was X released, and which day did Y call?") is split into parts;
+A compound question ("When was X released, and which day did Y call?"), or several questions at
+once ("How do I reset my password? Does it run on Windows?"), is split into parts;
 each part is scored on its own and gets its best sentence. Per part and sentence:
 
 * ``cosine``: the embedder's cosine between the part and the sentence (for a follow-up, the
@@ -575,8 +576,10 @@ def name_runs(question: str) -> list[list[str]]:
 
 
 def split_question(question: str) -> list[str]:
-    """The parts of a compound question ("When was X released, and which day did Y ...?")."""
-    parts = [p.strip(" ,;") for p in _QUESTION_JOIN.split(question)]
+    """The parts of a compound question ("When was X released, and which day did Y ...?"), or of
+    several questions asked at once ("How do I reset my password? Does it run on Windows?")."""
+    asked = [question[s:e] for s, e in sentence_spans(question)] or [question]
+    parts = [p.strip(" ,;") for one in asked for p in _QUESTION_JOIN.split(one)]
     return [p for p in parts if content_words(p)] or [question]
 
 

@@ -345,6 +345,11 @@ def test_a_short_question_is_answered_by_a_sentence_stating_its_word_and_its_nam
     )
     # The name alone is not enough: nothing says what Windows costs.
     assert ask(index, answerer, "What does Windows cost?").refused
+    # Two questions at once are two parts: each is answered (or not) on its own.
+    both = ask(
+        index, ExtractiveAnswerer(KeywordEmbeddings(dim=256)), "How do I reset my password? Does it run on Windows?"
+    )
+    assert both.text == "The acme command-line tool runs on Linux, macOS and Windows. [1]"
 
 
 def test_a_help_site_names_code_in_lower_case() -> None:
