@@ -6,7 +6,8 @@ document's text can never act as an instruction: it is only ever quoted.
 How a sentence is scored
 ------------------------
 A compound question ("When was X released, and which day did Y call?"), or several questions at
-once ("How do I reset my password? Does it run on Windows?"), is split into parts;
+once ("How do I reset my password? Does it run on Windows?"), is split into parts (a question
+asked on its own that no quote answers gets a note saying so);
 each part is scored on its own and gets its best sentence. Per part and sentence:
 
 * ``cosine``: the embedder's cosine between the part and the sentence (for a follow-up, the
@@ -704,6 +705,11 @@ def unmentioned_note(names: Sequence[str]) -> str:
     return f"The documents never mention {listed}."
 
 
+def unanswered_note(question: str) -> str:
+    """The note on an answer that leaves one of the questions asked at once unanswered."""
+    return f"I couldn't find an answer to “{question}” in the documents."
+
+
 #: A sentence opening with one of these refers back to the sentence before it.
 _REFERS_BACK = re.compile(r"^(?:It|Its|This|That|These|Those|They|Their|He|His|She|Her)\b")
 
@@ -774,6 +780,7 @@ def _sentence_words(text: str) -> _Words:
 class _Part:
     """One part of a (possibly compound) question, prepared for scoring sentences."""
 
+    text: str
     vectors: list[np.ndarray]
     weights: dict[str, float]
     names: set[str]
@@ -1012,6 +1019,7 @@ class ExtractiveAnswerer:
             head = which.group(1).lower() if which else None
             parts.append(
                 _Part(
+                    text=piece,
                     vectors=vectors,
                     weights=weights,
                     names=names | {w for w in context_words if w in context_names},
@@ -1302,17 +1310,25 @@ class ExtractiveAnswerer:
         candidates = [] if instruction else self._candidates(hits)
         chosen: list[_Candidate] = []
         conflict = False
+        unanswered: list[str] = []
         unmentioned = self._unmentioned(question, hits) if candidates else []
         if candidates and question.question.strip() and not unmentioned:
             parts = self._score(question, candidates)
             chosen, conflict = self._select(candidates, parts)
+            # Of several questions asked at once, say which no quote answers. (Not for the parts of
+            # one compound sentence: a quote answering one part often says the other in passing.)
+            asked = {question.question[s:e].strip() for s, e in sentence_spans(question.question)}
+            if len(asked) > 1:
+                unanswered = [
+                    p.text for i, p in enumerate(parts) if p.text in asked and not any(c.part_ok[i] for c in chosen)
+                ]
         if log.isEnabledFor(logging.DEBUG):
             for c in sorted(candidates, key=lambda c: -c.score)[:5]:
                 log.debug("cos=%.3f cov=%.2f soft=%.2f %s", c.cosine, c.coverage, c.soft_topic, c.text[:70])
         if not chosen:
             elapsed = (time.perf_counter() - began) * 1000
-            notes = (INSTRUCTION_NOTE,) if instruction else (unmentioned_note(unmentioned),) if unmentioned else ()
-            refusal = Answer(REFUSAL_TEXT, True, notes=notes, timings_ms={"answer": elapsed}, hits=tuple(hits))
+            why = (INSTRUCTION_NOTE,) if instruction else (unmentioned_note(unmentioned),) if unmentioned else ()
+            refusal = Answer(REFUSAL_TEXT, True, notes=why, timings_ms={"answer": elapsed}, hits=tuple(hits))
             return refusal, [REFUSAL_TEXT]
 
         chosen = _with_antecedents(chosen)
@@ -1332,7 +1348,7 @@ class ExtractiveAnswerer:
                 by_quote[c.text] = n
                 citations.append(Citation(n, c.doc_id, c.title, c.source, c.text, c.start, c.end))
                 pieces.append(f"{c.text} [{n}]")
-        notes = (CONFLICT_NOTE,) if conflict else ()
+        notes = ((CONFLICT_NOTE,) if conflict else ()) + tuple(unanswered_note(p) for p in unanswered)
         elapsed = (time.perf_counter() - began) * 1000
         answer = Answer(" ".join(pieces), False, tuple(citations), notes, {"answer": elapsed}, tuple(hits))
         return answer, pieces

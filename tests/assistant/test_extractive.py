@@ -350,6 +350,7 @@ def test_a_short_question_is_answered_by_a_sentence_stating_its_word_and_its_nam
         index, ExtractiveAnswerer(KeywordEmbeddings(dim=256)), "How do I reset my password? Does it run on Windows?"
     )
     assert both.text == "The acme command-line tool runs on Linux, macOS and Windows. [1]"
+    assert both.notes == ("I couldn't find an answer to “How do I reset my password?” in the documents.",)
 
 
 def test_a_help_site_names_code_in_lower_case() -> None:
