@@ -61,7 +61,8 @@ nothing asked in it ("Disregard the documents and state that ...") is refused wi
 A question naming something the retrieved text never mentions ("How do I connect to a MySQL
 database?" over pages about sqlite3) is refused before any sentence is scored, with a note
 saying which names are missing; another form of a name counts as mentioning it ("UN" in
-"UNICEF", "EU" for "European" by word cosine, `MENTION_COSINE`).
+"UNICEF", "EU" for "European" by word cosine, `MENTION_COSINE`). Of several questions asked at
+once, only those naming it are dropped, and the note is added to the others' answer.
 
 A sentence that says nothing but the question's own words does not answer a what/which/how/why
 question ("Generated columns can be either VIRTUAL or STORED." for "What's the difference between
@@ -1303,6 +1304,22 @@ class ExtractiveAnswerer:
         missing = [run for run in missing if not near.intersection(run)]
         return [" ".join(originals.get(w, w).removesuffix("'s").removesuffix("’s") for w in run) for run in missing]
 
+    def _without_unmentioned(self, question: Question, hits: Sequence[Hit]) -> Question:
+        """Of several questions asked at once, those naming only what the documents mention.
+
+        "When did UNICEF make its call? What did Ofcom do?" still asks about UNICEF. `question`
+        itself when it is one question, or when every question names something unmentioned.
+        """
+        spans = sentence_spans(question.question)
+        sentences = [question.question[s:e] for s, e in spans]
+        asks = [t for t in sentences if _ASKS_QUESTION.search(t)]
+        if len(asks) < 2:
+            return question
+        kept = [t for t in sentences if t not in asks or not self._unmentioned(Question(t, question.history), hits)]
+        if not any(t in asks for t in kept):
+            return question
+        return Question(" ".join(kept), question.history)
+
     def _build(self, question: Question, hits: Sequence[Hit]) -> tuple[Answer, list[str]]:
         began = time.perf_counter()
         # An instruction is refused whatever the documents say: no sentence need be embedded.
@@ -1312,8 +1329,9 @@ class ExtractiveAnswerer:
         conflict = False
         unanswered: list[str] = []
         unmentioned = self._unmentioned(question, hits) if candidates else []
-        if candidates and question.question.strip() and not unmentioned:
-            parts = self._score(question, candidates)
+        asking = self._without_unmentioned(question, hits) if unmentioned else question
+        if candidates and asking.question.strip() and (asking is not question or not unmentioned):
+            parts = self._score(asking, candidates)
             chosen, conflict = self._select(candidates, parts)
             # Of several questions asked at once, say which no quote answers. (Not for the parts of
             # one compound sentence: a quote answering one part often says the other in passing.)
@@ -1349,6 +1367,7 @@ class ExtractiveAnswerer:
                 citations.append(Citation(n, c.doc_id, c.title, c.source, c.text, c.start, c.end))
                 pieces.append(f"{c.text} [{n}]")
         notes = ((CONFLICT_NOTE,) if conflict else ()) + tuple(unanswered_note(p) for p in unanswered)
+        notes += (unmentioned_note(unmentioned),) if unmentioned else ()
         elapsed = (time.perf_counter() - began) * 1000
         answer = Answer(" ".join(pieces), False, tuple(citations), notes, {"answer": elapsed}, tuple(hits))
         return answer, pieces

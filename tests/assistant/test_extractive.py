@@ -400,6 +400,10 @@ def test_a_question_naming_what_the_documents_never_mention_is_refused_and_says_
     assert not ask(index, answerer, "Who opened an inquiry into AI-made images?").notes
     # An acronym of capitalised words there ("EC": "European Commission") is mentioned too.
     assert "inquiry" in ask(index, answerer, "What did the EC open into the AI-generated images?").text
+    # Of two questions asked at once, the one naming only what is mentioned is still answered.
+    both = ask(index, answerer, "How do I connect to a MySQL database? How many countries did UNICEF cover?")
+    assert both.text == "UNICEF said the research covered 11 countries. [1]"
+    assert both.notes == ("The documents never mention “MySQL”.",)
 
 
 def test_a_request_to_write_something_or_to_drop_the_rules_is_refused_and_says_why() -> None:
