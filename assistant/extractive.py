@@ -82,7 +82,8 @@ topic word is stated ("Does it run on Windows?": "The acme tool runs on Linux, m
 No supporting sentence: the answer is exactly `REFUSAL_TEXT`. Ranking uses
 ``cosine(question alone) + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic``, plus
 ``PHRASE_WEIGHT`` times the share of the question's adjacent word pairs the sentence states as
-adjacent words ("AI tools"): of two sentences sharing the words, the one saying the phrase first.
+adjacent words ("AI tools"): of two sentences sharing the words, the one saying the phrase first;
+and ``DEFINES_WEIGHT`` for a sentence saying what "What is the X ...?" asks ("The X is ...").
 
 A sentence ending with "?" states nothing and is never quoted (nor is a FAQ heading asking without
 one: "(7) How do I list all tables ..."). The sentences right after it
@@ -180,6 +181,10 @@ _COUNT_WINDOW = 6
 #: tools") a sentence states as adjacent words too. On all 182 eval cases 0.05-0.2 give the same
 #: answers; 0.3 lets a two-part question's phrase outrank one of its parts' answers.
 PHRASE_WEIGHT = 0.1
+#: Added, in the ranking score only, to a sentence that says what "What is the X ...?" asks: one
+#: opening "The X is ..." ("The advantage is that the file is properly closed ..."). Large: such
+#: a sentence is the answer even when longer ones share more of the question's words.
+DEFINES_WEIGHT = 1.0
 #: Sentences are embedded in length-sorted groups of this many (see `ExtractiveAnswerer._embed`) ...
 _EMBED_GROUP = 16
 #: ... unless every text is at most this long (characters), as the question's words are.
@@ -509,6 +514,23 @@ def asked_and_around(question: str) -> tuple[str, str]:
 
 #: A question this short after statements ("What gives?", "How come?") asks about them.
 _SHORT_QUESTION_WORDS = 3
+#: "What is the X ...?" asks what X is: X is one to three words before a preposition, verb or "?".
+_ASKS_WHAT_THE = re.compile(
+    r"^\s*what(?:['’]s|\s+(?:is|are|was|were))\s+the\s+((?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)"
+    r"(?=\s+(?:of|for|in|on|to|that|when|with|by|between|from|does|do|did|is|are|if)\b|\s*\?)",
+    re.I,
+)
+
+
+def _defines(question: str) -> re.Pattern[str] | None:
+    """For "What is the X ...?", the opening of a sentence saying what X is ("The X is ...")."""
+    asked = _ASKS_WHAT_THE.match(question)
+    if asked is None:
+        return None
+    head = r"\s+".join(re.escape(w) for w in asked.group(1).split())
+    return re.compile(rf"(?:the|its|their)\s+(?:[\w-]+\s+)?{head}\s+(?:is|are|was|were)\b", re.I)
+
+
 #: An operator standing alone in a question ("==", "//", "**", "+=", "->", ":="): what it asks about.
 _OPERATOR = re.compile(r"(?<!\S)[=!<>+\-*/%&|^~:@]{1,3}(?=[\s?.,;]|$)")
 
@@ -810,6 +832,8 @@ class _Part:
     #: Names the earlier question supplies, for a follow-up: "Who agreed to it?" after "What was
     #: agreed through the Global Alliance for Responsible Media?".
     carried: set[str] = field(default_factory=set)
+    #: For "What is the X ...?", what a sentence saying what X is opens with ("The X is").
+    defines: re.Pattern[str] | None = None
     #: Operators the part asks about ("==" in "What is the difference between == and is?"): no
     #: word says what it is about, so a supporting sentence (or its question) must show each one.
     operators: set[str] = field(default_factory=set)
@@ -1033,6 +1057,7 @@ class ExtractiveAnswerer:
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
                     operators=set(_OPERATOR.findall(piece)),
+                    defines=_defines(piece),
                     # A single letter ("I" in "How many can I attach?") scopes nothing.
                     scoping_names=(
                         {n for n in names - figures if len(n) > 1}
@@ -1102,6 +1127,8 @@ class ExtractiveAnswerer:
                 score = own_cosine + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic
                 if part.pairs:
                     score += PHRASE_WEIGHT * len(part.pairs & _pairs(_with_question(cand))) / len(part.pairs)
+                if part.defines is not None and part.defines.match(cand.text):
+                    score += DEFINES_WEIGHT
                 evidence = cosine + SOFT_TOPIC_WEIGHT * soft_topic + LEXICAL_EVIDENCE_WEIGHT * topic_coverage
                 ok = (
                     typed

@@ -353,6 +353,20 @@ def test_a_short_question_is_answered_by_a_sentence_stating_its_word_and_its_nam
     assert both.notes == ("I couldn't find an answer to “How do I reset my password?” in the documents.",)
 
 
+def test_what_is_the_x_is_answered_by_the_sentence_saying_the_x_is() -> None:
+    text = (
+        "It is good practice to use the with keyword when dealing with file objects.\n"
+        "The advantage is that a file object is properly closed after the with keyword's suite.\n"
+        "Using the with keyword with file objects is shown in many file object examples.\n"
+    )
+    index = InMemoryIndex([make_document("files.html", text)], KeywordEmbeddings(dim=256))
+    answerer = ExtractiveAnswerer(KeywordEmbeddings(dim=256), max_sentences=1)
+    # The other sentences share more of the question's words; this one says what was asked.
+    assert ask(index, answerer, "What is the advantage of using the with keyword with file objects?").text == (
+        "The advantage is that a file object is properly closed after the with keyword's suite. [1]"
+    )
+
+
 def test_a_help_site_names_code_in_lower_case() -> None:
     text = (
         "Packages are installed from the package index.\n"
