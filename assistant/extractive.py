@@ -1331,20 +1331,19 @@ class ExtractiveAnswerer:
         missing = [run for run in missing if not near.intersection(run)]
         return [" ".join(originals.get(w, w).removesuffix("'s").removesuffix("’s") for w in run) for run in missing]
 
-    def _without_unmentioned(self, question: Question, hits: Sequence[Hit]) -> Question:
+    def _without_unmentioned(self, question: Question, hits: Sequence[Hit]) -> Question | None:
         """Of several questions asked at once, those naming only what the documents mention.
 
-        "When did UNICEF make its call? What did Ofcom do?" still asks about UNICEF. `question`
-        itself when it is one question, or when every question names something unmentioned.
+        "When did UNICEF make its call? What did Ofcom do?" still asks about UNICEF. None when
+        there is one question, or when every question names something unmentioned.
         """
-        spans = sentence_spans(question.question)
-        sentences = [question.question[s:e] for s, e in spans]
+        sentences = [question.question[s:e] for s, e in sentence_spans(question.question)]
         asks = [t for t in sentences if _ASKS_QUESTION.search(t)]
         if len(asks) < 2:
-            return question
+            return None
         kept = [t for t in sentences if t not in asks or not self._unmentioned(Question(t, question.history), hits)]
         if not any(t in asks for t in kept):
-            return question
+            return None
         return Question(" ".join(kept), question.history)
 
     def _build(self, question: Question, hits: Sequence[Hit]) -> tuple[Answer, list[str]]:
@@ -1356,8 +1355,9 @@ class ExtractiveAnswerer:
         conflict = False
         unanswered: list[str] = []
         unmentioned = self._unmentioned(question, hits) if candidates else []
+        # A question naming what the documents never mention is refused; of several, it is left out.
         asking = self._without_unmentioned(question, hits) if unmentioned else question
-        if candidates and asking.question.strip() and (asking is not question or not unmentioned):
+        if candidates and asking is not None and asking.question.strip():
             parts = self._score(asking, candidates)
             chosen, conflict = self._select(candidates, parts)
             # Of several questions asked at once, say which no quote answers. (Not for the parts of

@@ -168,7 +168,7 @@ def _decode_text(raw: RawFile, *, page: bool = False) -> str | Skipped:
         why = f"not valid UTF-8 text (bad byte 0x{raw.data[exc.start]:02x} at position {exc.start})"
         # A page whose other non-ASCII characters are UTF-8 is UTF-8 with a stray byte: read in
         # another encoding, every one of them would turn to mojibake ("Ã©").
-        utf8_elsewhere = any(ord(ch) > 127 for ch in raw.data.decode("utf-8", errors="ignore"))
+        utf8_elsewhere = page and any(ord(ch) > 127 for ch in raw.data.decode("utf-8", errors="ignore"))
         encoding = _page_encoding(raw.data) if page and not utf8_elsewhere else None
         if encoding is None or encoding == "utf-8":
             return Skipped(raw.source, f"{why}; save the file as UTF-8")
@@ -463,11 +463,11 @@ def _load_pdf(raw: RawFile) -> _Loaded | Skipped:
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         return Skipped(raw.source, f"not a readable PDF ({exc})")
     paragraphs, removed = pdf_paragraphs(pages)
-    first_line = next((line for page in pages for line in page.splitlines() if line.strip()), "")
     body = "\n\n".join(p for p in paragraphs if p)
     if not body.strip():
         return Skipped(raw.source, "the PDF has no extractable text (scanned images need OCR first)")
-    return _Loaded(body, (str(meta_title).strip() if meta_title else None) or _headline(first_line), removed)
+    title = (str(meta_title).strip() if meta_title else None) or _headline(_first_line("\n".join(pages)))
+    return _Loaded(body, title, removed)
 
 
 def parse(raw: RawFile) -> Document | Skipped:
