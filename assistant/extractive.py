@@ -1393,10 +1393,13 @@ class ExtractiveAnswerer:
                 by_quote[c.text] = n
                 citations.append(Citation(n, c.doc_id, c.title, c.source, c.text, c.start, c.end))
                 pieces.append(f"{c.text} [{n}]")
-        notes = ((CONFLICT_NOTE,) if conflict else ()) + tuple(unanswered_note(p) for p in unanswered)
+        warnings = (CONFLICT_NOTE,) if conflict else ()
+        notes = warnings + tuple(unanswered_note(p) for p in unanswered)
         notes += (unmentioned_note(unmentioned),) if unmentioned else ()
         elapsed = (time.perf_counter() - began) * 1000
-        answer = Answer(" ".join(pieces), False, tuple(citations), notes, {"answer": elapsed}, tuple(hits))
+        answer = Answer(
+            " ".join(pieces), False, tuple(citations), notes, {"answer": elapsed}, tuple(hits), warnings=warnings
+        )
         return answer, pieces
 
     def answer(self, question: Question, hits: Sequence[Hit]) -> Answer:

@@ -28,7 +28,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from assistant.config import Settings
 from assistant.llm import build_chat_model, describe_failure, estimate_tokens
 from assistant.types import REFUSAL_TEXT, Answer, AnswerDelta, Answerer, Chunk, Hit, Question
-from assistant.verify import Verification, dropped_notes, verify_answer
+from assistant.verify import PARTLY_ANSWERED_NOTE, Verification, dropped_notes, verify_answer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -165,7 +165,7 @@ class LLMAnswerer:
         try:
             messages, sources = self._prepare(question, hits)
         except _ContextOverflowError:
-            yield _with_note(fallback, NOTE_CONTEXT)
+            yield _with_warnings(fallback, NOTE_CONTEXT)
             return
 
         t1 = time.perf_counter()
@@ -182,7 +182,7 @@ class LLMAnswerer:
         except Exception as exc:
             reason = describe_failure(exc)
             log.warning("LLM call failed (%s: %s); using the extractive answer", reason, type(exc).__name__)
-            yield _with_note(fallback, NOTE_UNAVAILABLE.format(reason=reason))
+            yield _with_warnings(fallback, NOTE_UNAVAILABLE.format(reason=reason))
             return
         timings["llm"] = _ms_since(t1)
         yield self._finish("".join(parts), sources, fallback, timings)
@@ -225,22 +225,23 @@ class LLMAnswerer:
     def _finish(self, raw: str, sources: list[Hit], fallback: Answer, timings: dict[str, float]) -> Answer:
         """Verify the model's text; refuse, keep the supported sentences, or fall back."""
         if not raw.strip():
-            return _with_note(fallback, NOTE_EMPTY)
+            return _with_warnings(fallback, NOTE_EMPTY)
         t0 = time.perf_counter()
         verified: Verification = verify_answer(raw, [h.chunk for h in sources], self.embeddings)
         timings["verify"] = _ms_since(t0)
         if verified.refused:
             return Answer(text=REFUSAL_TEXT, refused=True, timings_ms=timings, hits=tuple(sources))
-        notes = dropped_notes(verified)
+        warnings = dropped_notes(verified)
         if not verified.citations:
-            return replace(fallback, notes=(*fallback.notes, *notes, NOTE_UNSUPPORTED))
+            return _with_warnings(fallback, *warnings, NOTE_UNSUPPORTED)
         return Answer(
             text=verified.text,
             refused=False,
             citations=verified.citations,
-            notes=notes,
+            notes=(*warnings, *((PARTLY_ANSWERED_NOTE,) if verified.partly_refused else ())),
             timings_ms=timings,
             hits=tuple(sources),
+            warnings=warnings,
         )
 
 
@@ -262,8 +263,9 @@ def _ms_since(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000.0
 
 
-def _with_note(answer: Answer, note: str) -> Answer:
-    return replace(answer, notes=(*answer.notes, note))
+def _with_warnings(answer: Answer, *warnings: str) -> Answer:
+    """The fallback answer, warning that it is not the language model's."""
+    return replace(answer, notes=(*answer.notes, *warnings), warnings=(*answer.warnings, *warnings))
 
 
 def _call_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:

@@ -116,6 +116,11 @@ class Answer:
 
     `hits` are the retrieved chunks the answer was built from (used by evals and the
     sources panel; not part of the JSON wire format).
+
+    `notes` are every note for the user, in order. Most are information (why a question was
+    refused, which question of several the documents do not answer); `warnings` are the notes
+    that say the answer needs care: the sources differ, or the language model's sentences were
+    dropped or it was unavailable. Renderers style the two apart.
     """
 
     text: str
@@ -124,6 +129,11 @@ class Answer:
     notes: tuple[str, ...] = ()
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     hits: tuple[Hit, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not set(self.warnings) <= set(self.notes):
+            raise ValueError("every warning must also be one of the answer's notes")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +141,7 @@ class Answer:
             "refused": self.refused,
             "citations": [c.to_json() for c in self.citations],
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 

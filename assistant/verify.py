@@ -330,8 +330,12 @@ def verify_answer(raw: str, sources: Sequence[Chunk], embeddings: Embeddings | N
     )
 
 
+#: The note on an LLM answer that verification kept only part of: information, not a warning.
+PARTLY_ANSWERED_NOTE = "The documents do not answer every part of the question."
+
+
 def dropped_notes(v: Verification) -> tuple[str, ...]:
-    """User-facing notes for the sentences verification removed."""
+    """User-facing warnings for the sentences verification removed."""
     notes: list[str] = []
     if v.dropped_unsupported:
         n = v.dropped_unsupported
@@ -344,6 +348,4 @@ def dropped_notes(v: Verification) -> tuple[str, ...]:
         n = v.dropped_uncited
         they = "they" if n > 1 else "it"
         notes.append(f"{n} sentence{'s were' if n > 1 else ' was'} dropped because {they} cited no source.")
-    if v.partly_refused:
-        notes.append("The documents do not answer every part of the question.")
     return tuple(notes)

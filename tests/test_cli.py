@@ -61,7 +61,7 @@ def test_ask_json_has_the_documented_shape(data_dir: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert set(out) == {"answer", "refused", "citations", "notes", "timings_ms"}
+    assert set(out) == {"answer", "refused", "citations", "notes", "warnings", "timings_ms"}
     assert out["refused"] is False and "1.2 million" in out["answer"]
     cite = out["citations"][0]
     assert set(cite) >= {"n", "doc_id", "title", "source", "quote", "start", "end"}

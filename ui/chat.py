@@ -56,7 +56,7 @@ CHAT_CSS = """
 .cl-passage mark { background: #fde68a; color: #111; padding: 0 .1rem; border-radius: 2px; }
 .cl-ref { font-weight: 700; font-size: .75em; margin-left: .1rem; }
 .cl-banner { border-radius: 8px; padding: .5rem .75rem; font-size: .95em; }
-.cl-refused { background: #eef2ff; border: 1px solid #c7d2fe; color: #312e81; }
+.cl-refused, .cl-info { background: #eef2ff; border: 1px solid #c7d2fe; color: #312e81; }
 .cl-conflict { background: #fff7ed; border: 1px solid #fdba74; color: #7c2d12; }
 """
 
@@ -199,9 +199,10 @@ def render_sources(answer: Answer, get_document: Callable[[str], StoredDocument 
             '<div class="cl-banner cl-refused" role="status">ℹ️ No answer in the documents: '
             "nothing was made up. Try rephrasing, or ask about something the documents cover.</div>"
         )
-    # A refusal's note says why (a name never mentioned, an instruction): information, not a warning.
-    kind, glyph = ("cl-refused", "ℹ️") if answer.refused else ("cl-conflict", "⚠️")
+    # Most notes are information (why it was refused, which question is unanswered); warnings
+    # (the sources differ, the language model's sentences were dropped) are styled apart.
     for note in answer.notes:
+        kind, glyph = ("cl-conflict", "⚠️") if note in answer.warnings else ("cl-info", "ℹ️")
         parts.append(f'<div class="cl-banner {kind}" role="note">{glyph} {html.escape(note)}</div>')
     for card in _cards(answer, get_document):
         c = card.citations[0]
@@ -227,14 +228,18 @@ def render_sources(answer: Answer, get_document: Callable[[str], StoredDocument 
 
 
 def format_answer_text(answer: Answer) -> str:
-    """The chat bubble text: the answer (escaped, with its [n] markers), marked if refused or disputed."""
+    """The chat bubble text: the answer (escaped, with its [n] markers), then its notes.
+
+    A refusal and its reasons read as one line of information; under an answer, each note is
+    marked as information (ℹ️) or as a warning (⚠️, e.g. the sources differ).
+    """
     text = html.escape(answer.text)
     if answer.refused:
         notes = "".join(f" {html.escape(n)}" for n in answer.notes)
         return f"ℹ️ {text}{notes}"
-    if answer.notes:
-        notes = " ".join(html.escape(n) for n in answer.notes)
-        return f"{text}\n\n⚠️ _{notes}_"
+    for note in answer.notes:
+        glyph = "⚠️" if note in answer.warnings else "ℹ️"
+        text += f"\n\n{glyph} _{html.escape(note)}_"
     return text
 
 

@@ -102,7 +102,10 @@ def _print_answer(answer: Answer) -> None:
     color = typer.colors.YELLOW if answer.refused else None
     typer.secho(answer.text, fg=color)
     for note in answer.notes:
-        typer.secho(f"note: {note}", fg=typer.colors.CYAN)
+        if note in answer.warnings:
+            typer.secho(f"warning: {note}", fg=typer.colors.YELLOW)
+        else:
+            typer.secho(f"note: {note}", fg=typer.colors.CYAN)
     if answer.citations:
         typer.echo("\nSources:")
     for c in answer.citations:

@@ -287,7 +287,7 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
 
     @app.post("/api/ask", openapi_extra=_ASK_OPENAPI)
     async def api_ask(request: Request) -> JSONResponse:
-        """A cited answer: {"answer", "refused", "citations", "notes", "timings_ms"}."""
+        """A cited answer: {"answer", "refused", "citations", "notes", "warnings", "timings_ms"}."""
         question = parse_ask_body(await request.body(), settings)
         # The chain is sync and CPU-bound: run it off the event loop so other requests keep flowing.
         answer: Answer = await run_in_threadpool(chain.invoke, question)

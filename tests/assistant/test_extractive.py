@@ -359,6 +359,7 @@ def test_a_short_question_is_answered_by_a_sentence_stating_its_word_and_its_nam
     both = ask(index, keyword_answerer(), "How do I reset my password? Does it run on Windows?")
     assert both.text == "The acme command-line tool runs on Linux, macOS and Windows. [1]"
     assert both.notes == ("I couldn't find an answer to “How do I reset my password?” in the documents.",)
+    assert both.warnings == ()  # information: what was found is still quoted as it stands
 
 
 def test_what_is_the_x_is_answered_by_the_sentence_saying_the_x_is() -> None:
@@ -425,7 +426,7 @@ def test_a_question_naming_what_the_documents_never_mention_is_refused_and_says_
     # Of two questions asked at once, the one naming only what is mentioned is still answered.
     both = ask(index, answerer, "How do I connect to a MySQL database? How many countries did UNICEF cover?")
     assert both.text == "UNICEF said the research covered 11 countries. [1]"
-    assert both.notes == ("The documents never mention “MySQL”.",)
+    assert both.notes == ("The documents never mention “MySQL”.",) and both.warnings == ()
 
 
 def test_a_request_to_write_something_or_to_drop_the_rules_is_refused_and_says_why() -> None:
@@ -710,7 +711,7 @@ def test_conflicting_counts_are_both_shown_cited_and_flagged(
     answer = ask(minilm_index, answerer, "How many authorities signed the joint statement?")
     assert not answer.refused
     assert "More than 50" in answer.text and "almost 60" in answer.text
-    assert CONFLICT_NOTE in answer.notes
+    assert answer.warnings == (CONFLICT_NOTE,)
     quoting = {c.doc_id for c in answer.citations if "More than 50" in c.quote or "almost 60" in c.quote}
     assert len(quoting) == 2
     assert_quotes_are_verbatim(answer, minilm_index)

@@ -109,7 +109,15 @@ def test_an_uncited_sentence_is_dropped_and_counted() -> None:
     model = RecordingChat(responses=[GOOD + " This marks a turning point for regulation of AI."])
     answer = _answerer(model).answer(Q, hits(UNICEF_CALL, PRIVACY_60))
     assert "turning point" not in answer.text and len(answer.citations) == 2
-    assert answer.notes == ("1 sentence was dropped because it cited no source.",)
+    assert answer.notes == answer.warnings == ("1 sentence was dropped because it cited no source.",)
+
+
+def test_an_answer_to_part_of_the_question_notes_it_as_information_not_a_warning() -> None:
+    reply = GOOD.split(" [2]. ")[1] + " The documents do not say how many regulators joined."
+    answer = _answerer(RecordingChat(responses=[reply])).answer(Q, hits(UNICEF_CALL, PRIVACY_60))
+    assert [c.doc_id for c in answer.citations] == ["unicef"]
+    assert answer.notes == ("The documents do not answer every part of the question.",)
+    assert answer.warnings == ()
 
 
 def test_a_wrong_citation_number_is_dropped() -> None:
@@ -139,7 +147,7 @@ def test_a_source_cannot_close_its_own_block() -> None:
 
 def test_empty_output_falls_back_with_a_note() -> None:
     answer = _answerer(RecordingChat(responses=["   "])).answer(Q, hits(UNICEF_CALL))
-    assert answer.text == EXTRACTIVE_TEXT and answer.notes == (NOTE_EMPTY,)
+    assert answer.text == EXTRACTIVE_TEXT and answer.notes == answer.warnings == (NOTE_EMPTY,)
 
 
 def test_refusal_gate_spends_no_llm_call() -> None:
@@ -173,6 +181,7 @@ def test_stream_that_breaks_midway_ends_with_the_extractive_answer() -> None:
     items = list(_answerer(model).stream(Q, hits(UNICEF_CALL)))
     assert isinstance(items[-1], Answer) and items[-1].text == EXTRACTIVE_TEXT
     assert items[-1].notes == ("The language model was unavailable (error); showing extractive answer.",)
+    assert items[-1].warnings == items[-1].notes
 
 
 def test_lowest_ranked_sources_are_dropped_to_fit_the_context_window() -> None:

@@ -47,6 +47,21 @@ def test_chat_shows_cited_answer_with_highlighted_quote(
     assert dialogs == []
 
 
+def test_notes_are_information_and_only_differing_sources_warn(page: Any, server_url: str, screenshots: Path) -> None:
+    # One question answered, one naming what the documents never mention: the note informs.
+    _ask_in_chat(page, server_url, "When did UNICEF make its call? What did Ofcom do about Grok?")
+    panel = page.locator("#cl-sources")
+    assert panel.locator(".cl-info").inner_text() == "ℹ️ The documents never mention “Ofcom”."
+    assert panel.locator(".cl-conflict").count() == 0
+    assert "ℹ️ The documents never mention" in page.locator("#cl-chatbot [data-testid='bot']").last.inner_text()
+    # Sources that disagree are a warning.
+    page.locator("#cl-question textarea").fill("How many authorities signed the joint statement?")
+    page.locator("#cl-ask").click()
+    panel.locator(".cl-conflict").wait_for()
+    assert panel.locator(".cl-conflict").inner_text().startswith("⚠️ The sources differ")
+    page.screenshot(path=str(screenshots / "chat-notes.png"), full_page=True)
+
+
 def test_example_question_is_clickable_on_empty_chat(page: Any, server_url: str) -> None:
     page.goto(f"{server_url}/chat/")
     page.get_by_text("Which countries restricted Grok?").first.click()
@@ -107,6 +122,13 @@ def test_help_page_widget_answers_with_sources(
     note = frame.locator(".cl-bot.cl-refused .cl-note").last
     note.wait_for()
     assert note.inner_text() == "ℹ️ The documents never mention “AMD”."
+    # Sources that disagree are a warning, styled apart from information.
+    box.fill("How many authorities signed the joint statement?")
+    box.press("Enter")
+    warning = frame.locator(".cl-bot .cl-note.cl-warning").last
+    warning.wait_for()
+    assert warning.inner_text().startswith("⚠️ The sources differ")
+    assert frame.locator(".cl-bot").last.locator(".cl-note:not(.cl-warning)").count() == 0
     # Esc inside the frame closes the panel and gives focus back to the launcher.
     box.press("Escape")
     page.locator("#citeline-panel").wait_for(state="hidden")

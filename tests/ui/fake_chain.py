@@ -107,6 +107,7 @@ class FakeChain(Runnable[Any, Answer]):
                 refused=False,
                 citations=(c1, c2),
                 notes=(CONFLICT_NOTE,),
+                warnings=(CONFLICT_NOTE,),
             )
         quote = "Research shows 1.2 million children had their images manipulated into sexual deepfakes last year."
         c = _cite(self.index, 1, "unicef", quote)

@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.config import Settings
-from assistant.types import REFUSAL_TEXT, Answer, Citation, Question
+from assistant.types import CONFLICT_NOTE, REFUSAL_TEXT, Answer, Citation, Question
 from tests.ui.fake_chain import FakeChain
 from ui.chat import ChatHandlers, format_answer_text, render_sources, safe_url
 from ui.feedback import FeedbackStore
@@ -82,8 +82,25 @@ def test_a_refusal_says_which_names_the_documents_never_mention() -> None:
     assert bubble == f"ℹ️ {html.escape(REFUSAL_TEXT)} The documents never mention “&lt;b&gt;MySQL&lt;/b&gt;”."
     # In the sources panel it is information about the refusal, not a warning that sources differ.
     panel = render_sources(answer)
-    assert '<div class="cl-banner cl-refused" role="note">ℹ️ The documents never mention “&lt;b&gt;' in panel
+    assert '<div class="cl-banner cl-info" role="note">ℹ️ The documents never mention “&lt;b&gt;' in panel
     assert "cl-conflict" not in panel
+
+
+def test_notes_under_an_answer_are_information_unless_they_warn() -> None:
+    unanswered = "I couldn't find an answer to “How do I reset my password?” in the documents."
+    answer = Answer(
+        "Almost 60 authorities signed. [1] More than 50 signed. [2]",
+        refused=False,
+        notes=(CONFLICT_NOTE, unanswered),
+        warnings=(CONFLICT_NOTE,),
+    )
+    assert format_answer_text(answer).split("\n\n")[1:] == [
+        f"⚠️ _{CONFLICT_NOTE}_",
+        f"ℹ️ _{html.escape(unanswered)}_",
+    ]
+    panel = render_sources(answer)
+    assert f'<div class="cl-banner cl-conflict" role="note">⚠️ {CONFLICT_NOTE}</div>' in panel
+    assert f'<div class="cl-banner cl-info" role="note">ℹ️ {html.escape(unanswered)}</div>' in panel
 
 
 def test_safe_url() -> None:

@@ -29,7 +29,7 @@ def test_ask_returns_cited_answer_json(client: TestClient, fake_chain: FakeChain
     r = client.post("/api/ask", json={"question": "How many children?", "history": ["Who is UNICEF?"]})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"answer", "refused", "citations", "notes", "timings_ms"}
+    assert set(body) == {"answer", "refused", "citations", "notes", "warnings", "timings_ms"}
     assert "1.2 million children" in body["answer"] and "[1]" in body["answer"]
     cit = body["citations"][0]
     doc = fake_chain.index.get_document(cit["doc_id"])

@@ -39,9 +39,12 @@
     bubble.classList.remove("cl-pending");
     if (data.refused) bubble.classList.add("cl-refused");
     bubble.appendChild(el("p", "cl-text", (data.refused ? "\u2139\uFE0F " : "") + (data.answer || "")));
-    // A refusal's note says why (information); any other note is a warning (sources differ).
+    // Notes are information (why it was refused, which question is unanswered) unless the API
+    // lists them as warnings (the sources differ, the language model's sentences were dropped).
+    var warnings = data.warnings || [];
     (data.notes || []).forEach(function (note) {
-      bubble.appendChild(el("p", "cl-note", (data.refused ? "\u2139\uFE0F " : "\u26A0\uFE0F ") + note));
+      var warn = warnings.indexOf(note) >= 0;
+      bubble.appendChild(el("p", warn ? "cl-note cl-warning" : "cl-note", (warn ? "\u26A0\uFE0F " : "\u2139\uFE0F ") + note));
     });
     var citations = data.citations || [];
     if (citations.length) {
