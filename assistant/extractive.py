@@ -1331,13 +1331,13 @@ class ExtractiveAnswerer:
         missing = [run for run in missing if not near.intersection(run)]
         return [" ".join(originals.get(w, w).removesuffix("'s").removesuffix("’s") for w in run) for run in missing]
 
-    def _without_unmentioned(self, question: Question, hits: Sequence[Hit]) -> Question | None:
-        """Of several questions asked at once, those naming only what the documents mention.
+    def _without_unmentioned(self, question: Question, sentences: list[str], hits: Sequence[Hit]) -> Question | None:
+        """Of several questions asked at once (`sentences` of `question`), those naming only what
+        the documents mention.
 
         "When did UNICEF make its call? What did Ofcom do?" still asks about UNICEF. None when
         there is one question, or when every question names something unmentioned.
         """
-        sentences = [question.question[s:e] for s, e in sentence_spans(question.question)]
         asks = [t for t in sentences if _ASKS_QUESTION.search(t)]
         if len(asks) < 2:
             return None
@@ -1355,14 +1355,15 @@ class ExtractiveAnswerer:
         conflict = False
         unanswered: list[str] = []
         unmentioned = self._unmentioned(question, hits) if candidates else []
+        sentences = [question.question[s:e] for s, e in sentence_spans(question.question)]
         # A question naming what the documents never mention is refused; of several, it is left out.
-        asking = self._without_unmentioned(question, hits) if unmentioned else question
+        asking = self._without_unmentioned(question, sentences, hits) if unmentioned else question
         if candidates and asking is not None and asking.question.strip():
             parts = self._score(asking, candidates)
             chosen, conflict = self._select(candidates, parts)
             # Of several questions asked at once, say which no quote answers. (Not for the parts of
             # one compound sentence: a quote answering one part often says the other in passing.)
-            asked = {question.question[s:e].strip() for s, e in sentence_spans(question.question)}
+            asked = {t.strip() for t in sentences}
             if len(asked) > 1:
                 unanswered = [
                     p.text for i, p in enumerate(parts) if p.text in asked and not any(c.part_ok[i] for c in chosen)
