@@ -251,10 +251,12 @@ _CALENDAR = re.compile(
 )
 #: A "when" asked in the present tense takes a condition as well as a date ("When does the finally
 #: clause execute?": "... will execute as the last task before the try statement completes").
-_ASKS_CONDITION = re.compile(r"^\s*when\s+(?:does|do|is|are|can|should|must|may)\b", re.I)
-#: A sentence stating when something happens, without a date.
+_ASKS_CONDITION = re.compile(r"(?:^|,)\s*when\s+(?:does|do|is|are|can|should|must|may)\b", re.I)
+#: A sentence stating when something happens, without a date ("... after the try statement
+#: completes", "... incremented for each bugfix release").
 _CONDITION = re.compile(
-    r"\b(?:if|when|whenever|before|after|once|until|unless|while|as soon as|in any event|every time|each time)\b",
+    r"\b(?:if|when|whenever|before|after|once|until|unless|while|as soon as|in any event|every time|each time"
+    r"|(?:for|on|at|with) (?:each|every))\b",
     re.I,
 )
 _ASKS_QUANTITY = re.compile(

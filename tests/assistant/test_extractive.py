@@ -306,6 +306,21 @@ def test_when_does_is_answered_by_a_condition_and_may_is_no_month() -> None:
     assert has_answer_type("The backup job ran in May.", "date", set(), frozenset())
 
 
+def test_a_recurring_occasion_says_when_and_when_may_follow_a_lead_in() -> None:
+    text = (
+        "Versions are numbered A.B.C.\n"
+        "In a version number A.B.C, the C part is incremented by one.\n"
+        "C is the micro version number, and it is incremented for each bugfix release.\n"
+    )
+    index = index_of("versions.txt", text)
+    # "when" after a lead-in phrase still asks, in the present tense, for a condition or occasion.
+    answerer = keyword_answerer(max_sentences=1)
+    assert ask(index, answerer, "In a version number A.B.C, when is the C part incremented?").text == (
+        "C is the micro version number, and it is incremented for each bugfix release. [1]"
+    )
+    assert extractive.answer_type("In version A.B.C, when is C incremented?") == "date or condition"
+
+
 def test_a_time_of_day_says_when() -> None:
     text = (
         "The front desk opens every weekday for visitors.\n"
