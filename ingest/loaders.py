@@ -44,7 +44,9 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS |
 #: running headers, footers and contents entries dropped, words hyphenated across lines joined.
 #: 7: a page with short main text is re-read whole only when that finds much more text.
 #: 8: a PDF's tags ("<mime-type>" in an XML example) are its text, not leftover markup.
-EXTRACTOR_VERSION = 8
+#: 9: a heading's anchor id ("how-do-i-share-...") no longer makes the extractor drop its section
+#:    as page furniture, and an <aside> in the main content (a footnote) is kept.
+EXTRACTOR_VERSION = 9
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")
@@ -285,6 +287,11 @@ def _without_page_chrome(page: str) -> tuple[Any, str | None]:
     except (ParserError, ValueError):
         return page, None
     title = _page_title(tree)
+    in_main = "ancestor::article or ancestor::main or ancestor::*[@role='main']"
+    # An <aside> in the main content is the document's own (a footnote, a sidebar box); the
+    # extractor drops every <aside>, so those are read as plain blocks.
+    for aside in tree.xpath(f"//aside[{in_main}]"):
+        aside.tag = "div"
     chrome = tree.xpath(
         "//nav | //aside | //footer | //form | //button | //script | //style | //noscript"
         " | //header[not(ancestor::article) and not(ancestor::main)]"
@@ -296,7 +303,37 @@ def _without_page_chrome(page: str) -> tuple[Any, str | None]:
     ]  # fmt: skip
     for element in chrome + permalinks:
         element.drop_tree()
+    _without_heading_anchors(tree)
     return tree, title
+
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _without_heading_anchors(tree: Any) -> None:
+    """Remove the ids that only name a heading's anchor, in place.
+
+    A docs generator gives each heading, or the section it opens, an id spelled from the
+    heading's words ("how-do-i-share-global-variables-across-modules"). trafilatura drops any
+    element whose id holds words like "share", "related", "nav", "menu", "footer", "author" or
+    "tags" as page furniture: the Python FAQ lost "Why are default values shared between
+    objects?" with its whole answer. An id whose words are all its heading's words is no sign of
+    furniture, only a link target; ids like "content" or "sidebar" stay.
+    """
+    for element in tree.xpath("//*[@id]"):
+        if element.tag in _HEADINGS:
+            heading = element
+        else:
+            # The section's first child with text (Sphinx puts an empty anchor <span> first).
+            first = next((c for c in element if isinstance(c.tag, str) and c.text_content().strip()), None)
+            if first is None or first.tag not in _HEADINGS:
+                continue
+            heading = first
+        words = set(re.findall(r"[a-z0-9]+", heading.text_content().lower()))
+        named = re.findall(r"[a-z0-9]+", element.get("id", "").lower())
+        # A repeated heading's id ends in a number ("setup-1").
+        if named and all(w in words or w.isdigit() for w in named) and not all(w.isdigit() for w in named):
+            del element.attrib["id"]
 
 
 def _one_line_per_paragraph(tree: Any) -> None:

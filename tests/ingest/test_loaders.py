@@ -217,6 +217,45 @@ def test_html_paragraphs_are_one_line_each_and_code_blocks_line_by_line(tmp_path
     assert "¶" not in doc.text
 
 
+SECTIONS_PAGE = """<html><head><title>FAQ</title></head><body>
+<aside class="sidebar"><p>Related topics: Billing, Accounts and more pages of this site.</p></aside>
+<div role="main"><h1>Files FAQ</h1>
+<section id="how-do-i-share-a-folder"><span id="faq-sharing"></span>
+<h2>How do I share a folder?<a class="headerlink" href="#how-do-i-share-a-folder">¶</a></h2>
+<p>Open the folder, choose Share and type the names of the people to invite.</p></section>
+<section id="related-settings">
+<h2 id="related-settings-1">Related settings</h2>
+<p>Storage limits are set per team by an administrator, see the admin guide.<a href="#f1">1</a></p>
+<aside class="footnote"><p>Teams on the free plan have a fixed limit of 5 GB per member.</p></aside>
+</section>
+{topics}
+<div id="share-buttons"><p>Share this page on Twitter, Facebook, LinkedIn or by email.</p></div>
+</div></body></html>""".format(
+    topics="".join(
+        f'<section id="topic-{i}"><h2>Topic {i}</h2><p>Paragraph {i} explains in detail how folders, files '
+        "and storage behave for every member of a team.</p></section>"
+        for i in range(6)
+    )
+)
+
+
+def test_a_section_whose_heading_names_furniture_is_kept_with_its_footnotes(tmp_path: Path) -> None:
+    # Section ids spelled from their headings hold "share" and "related": the extractor had
+    # dropped both sections as share buttons and related links.
+    (tmp_path / "files.html").write_text(SECTIONS_PAGE)
+    doc = _load(tmp_path / "files.html", tmp_path)
+    assert isinstance(doc, Document), doc
+    lines = doc.text.splitlines()
+    assert "How do I share a folder?" in lines
+    assert "Open the folder, choose Share and type the names of the people to invite." in lines
+    assert "Related settings" in lines
+    # A footnote (an <aside> in the main content) is the document's text; a sidebar is not.
+    assert "Teams on the free plan have a fixed limit of 5 GB per member." in lines
+    assert "Related topics" not in doc.text
+    # A real share widget is still dropped.
+    assert "Twitter" not in doc.text
+
+
 def test_pdf_loads_with_its_metadata_title(tmp_path: Path) -> None:
     path = tmp_path / "policy.pdf"
     path.write_bytes(
