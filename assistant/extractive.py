@@ -424,8 +424,16 @@ def _names(question: str) -> set[str]:
     return names
 
 
+#: Letters a word may run on past the stem it shares with another ("child" + "ren").
+_MAX_ENDING = 4
+
+
 def words_match(a: str, b: str) -> bool:
-    """Equal, or sharing a prefix long enough to be the same stem ("child"/"children")."""
+    """Equal, or sharing a prefix long enough to be the same stem ("child"/"children").
+
+    Past the shared prefix each word has at most a short ending: "posted" and "PostgreSQL"
+    share "post" but are different words.
+    """
     if a == b:
         return True
     shortest = min(len(a), len(b))
@@ -436,7 +444,7 @@ def words_match(a: str, b: str) -> bool:
         if x != y:
             break
         common += 1
-    return common >= max(4, shortest - 2)
+    return common >= max(4, shortest - 2) and max(len(a), len(b)) - common <= _MAX_ENDING
 
 
 def _figures(text: str) -> list[tuple[int, int, float]]:

@@ -421,6 +421,7 @@ def test_a_question_naming_what_the_documents_never_mention_is_refused_and_says_
         "The sqlite3 module connects to an SQLite database file.\n"
         "UNICEF said the research covered 11 countries.\n"
         "The European Commission opened an inquiry into the AI-generated images.\n"
+        "Questions about the database can be posted to the mailing list.\n"
     )
     index = index_of("db.html", text)
     answerer = keyword_answerer()
@@ -428,6 +429,9 @@ def test_a_question_naming_what_the_documents_never_mention_is_refused_and_says_
     answer = ask(index, answerer, "How do I connect to a MySQL database?")
     assert answer.refused and answer.text == REFUSAL_TEXT and not answer.citations
     assert answer.notes == ("The documents never mention “MySQL”.",)
+    # "posted" starts like "PostgreSQL" but is another word.
+    answer = ask(index, answerer, "How do I connect to a PostgreSQL database?")
+    assert answer.refused and answer.notes == ("The documents never mention “PostgreSQL”.",)
     notes = ask(index, answerer, "Who wrote Romeo and Juliet?").notes
     assert notes == ("The documents never mention “Romeo” or “Juliet”.",)
     # Mentioned: by name, by one word of a longer name, by an acronym's expansion starting with
@@ -575,6 +579,9 @@ def test_question_words_match_other_forms_and_parts_of_hyphenated_words() -> Non
     assert words.has("committed") and words.has("commitments")  # Snowball stems: commit
     assert words.has("rights") and words.has("child")  # parts of "child-rights"
     assert not words.has("community") and not words.has("commute")
+    # A shared prefix is one stem only if what follows it is a short ending.
+    assert extractive.words_match("child", "children") and extractive.words_match("regulate", "regulators")
+    assert not extractive.words_match("posted", "postgresql")
     index = index_of("pledge.txt", _PLEDGE)
     answer = ask(index, keyword_answerer(), "When was the council committed to rights?")
     assert not answer.refused and "May 4" in answer.text
