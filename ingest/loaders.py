@@ -45,7 +45,8 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS |
 #: 7: a page with short main text is re-read whole only when that finds much more text.
 #: 8: a PDF's tags ("<mime-type>" in an XML example) are its text, not leftover markup.
 #: 9: a heading's anchor id ("how-do-i-share-...") no longer makes the extractor drop its section
-#:    as page furniture, and an <aside> in the main content (a footnote) is kept.
+#:    as page furniture, an <aside> in the main content (a footnote) is kept, and a site
+#:    header's <h1> is no page title.
 EXTRACTOR_VERSION = 9
 
 _TITLE_MAX_CHARS = 150
@@ -286,7 +287,6 @@ def _without_page_chrome(page: str) -> tuple[Any, str | None]:
         tree = lxml.html.document_fromstring(page)
     except (ParserError, ValueError):
         return page, None
-    title = _page_title(tree)
     in_main = "ancestor::article or ancestor::main or ancestor::*[@role='main']"
     # An <aside> in the main content is the document's own (a footnote, a sidebar box); the
     # extractor drops every <aside>, so those are read as plain blocks.
@@ -303,6 +303,9 @@ def _without_page_chrome(page: str) -> tuple[Any, str | None]:
     ]  # fmt: skip
     for element in chrome + permalinks:
         element.drop_tree()
+    # The title is read without the chrome: a site header's <h1> ("Node.js v20 documentation")
+    # names the site, not the page, so such a page is titled by its <title> ("Path | Node.js ...").
+    title = _page_title(tree)
     _without_heading_anchors(tree)
     return tree, title
 

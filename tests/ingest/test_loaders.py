@@ -145,6 +145,11 @@ def test_html_title_drops_permalink_glyphs_and_falls_back_to_title_tag(tmp_path:
     first, second = _load(tmp_path / "os.html", tmp_path), _load(tmp_path / "plain.html", tmp_path)
     assert isinstance(first, Document) and first.title == "os — OS interfaces"
     assert isinstance(second, Document) and second.title == "os — Python docs"
+    # A site header's <h1> names the site, not the page (the Node.js docs): <title> names the page.
+    site_header = no_h1.replace("<body>", "<body><header><h1>Python 3.11 documentation</h1></header>")
+    (tmp_path / "header.html").write_text(site_header)
+    third = _load(tmp_path / "header.html", tmp_path)
+    assert isinstance(third, Document) and third.title == "os — Python docs"
 
 
 def test_html_help_page_keeps_main_text_only(tmp_path: Path) -> None:
