@@ -58,20 +58,21 @@ class LineProgress:
     "Ingesting: 120/214 documents, 3,456 chunks stored, 95 s" is written now and then.
     """
 
-    def __init__(
-        self, total: int, desc: str, interval: float | None = None, stream: TextIO | None = None
-    ) -> None:
+    def __init__(self, total: int, desc: str, interval: float | None = None, stream: TextIO | None = None) -> None:
         self.total, self.desc = total, desc
         self.interval = PROGRESS_LINE_SECONDS if interval is None else interval
         self.stream = stream if stream is not None else sys.stderr
         self.n = self.chunks = 0
         self.started = self.last = time.monotonic()
+        self.printed: tuple[int, int] | None = None  # (documents, chunks) of the last line written
 
     def __enter__(self) -> LineProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        # A log that showed progress ends with where it got to, not with a line minutes old.
+        if self.printed is not None and self.printed != (self.n, self.chunks):
+            self._print(time.monotonic())
 
     def update(self, n: int = 1) -> None:
         self.n += n
@@ -86,9 +87,12 @@ class LineProgress:
         if now - self.last < self.interval:
             return
         self.last = now
+        self._print(now)
+
+    def _print(self, now: float) -> None:
+        self.printed = (self.n, self.chunks)
         print(
-            f"{self.desc}: {self.n}/{self.total} documents, {self.chunks:,} chunks stored, "
-            f"{now - self.started:.0f} s",
+            f"{self.desc}: {self.n}/{self.total} documents, {self.chunks:,} chunks stored, {now - self.started:.0f} s",
             file=self.stream,
             flush=True,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,22 @@ def test_without_a_terminal_progress_is_plain_lines(
     # A log file gets readable lines (no carriage-return redraws), ending with every document done.
     assert lines and all("\r" not in line for line in lines)
     assert lines[-1].startswith("Ingesting: 3/3 documents, ") and " chunks stored, " in lines[-1]
+
+
+def test_a_progress_log_ends_with_where_the_ingest_got_to() -> None:
+    out = io.StringIO()
+    with pipeline.LineProgress(4, "Ingesting", interval=0.0, stream=out) as bar:
+        bar.set_postfix(chunks=128)  # a line now ...
+        bar.interval = 3600.0  # ... and none until the end
+        bar.update(4)
+        bar.set_postfix(chunks=197)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Ingesting: 0/4 documents, 128 chunks stored, ")
+    assert lines[-1].startswith("Ingesting: 4/4 documents, 197 chunks stored, ") and len(lines) == 2
+    quiet = io.StringIO()
+    with pipeline.LineProgress(4, "Ingesting", interval=3600.0, stream=quiet) as bar:
+        bar.update(4)
+    assert quiet.getvalue() == ""  # a short ingest prints only its summary
 
 
 def test_unchanged_reingest_embeds_and_writes_nothing(corpus_copy: Path, settings: Settings) -> None:
