@@ -46,7 +46,8 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS |
 #: 8: a PDF's tags ("<mime-type>" in an XML example) are its text, not leftover markup.
 #: 9: a heading's anchor id ("how-do-i-share-...") no longer makes the extractor drop its section
 #:    as page furniture, an <aside> in the main content (a footnote) is kept, and a site
-#:    header's <h1> is no page title.
+#:    header's <h1> is no page title; re-reading also re-chunks with sentences no longer split
+#:    at a period standing alone ("the . (period) character").
 EXTRACTOR_VERSION = 9
 
 _TITLE_MAX_CHARS = 150

@@ -16,6 +16,21 @@ def test_abbreviations_and_decimals_do_not_end_a_sentence() -> None:
     ]
 
 
+def test_a_period_standing_alone_is_a_symbol_not_a_sentence_end() -> None:
+    text = (
+        "The path.extname() method returns the extension, from the last occurrence of the . (period)"
+        " character to the end. Notice that the . needs to be treated specially. Use from . import mod.\n"
+        "A line ending in a lone ."
+    )
+    assert sentences(text) == [
+        "The path.extname() method returns the extension, from the last occurrence of the . (period)"
+        " character to the end.",
+        "Notice that the . needs to be treated specially.",
+        "Use from . import mod.",
+        "A line ending in a lone .",
+    ]
+
+
 def test_each_line_is_split_on_its_own_and_spans_index_the_text() -> None:
     text = "Headline without stop\n\n  First point. Second point!\nLast line?"
     spans = sentence_spans(text)
