@@ -738,6 +738,17 @@ def unmentioned_note(names: Sequence[str]) -> str:
     return f"The documents never mention {listed}."
 
 
+def _originals(asked: str) -> dict[str, str]:
+    """Each word of `asked` by its `_word_key`, as the question wrote it."""
+    return {_word_key(w): w for w in _WORD.findall(asked)}
+
+
+def _as_asked(question: str, runs: list[list[str]]) -> list[str]:
+    """Runs of name words (`name_runs`) spelled as the question asked them ("MySQL")."""
+    originals = _originals(asked_and_around(question)[0])
+    return [" ".join(originals.get(w, w).removesuffix("'s").removesuffix("’s") for w in run) for run in runs]
+
+
 def unanswered_note(question: str) -> str:
     """The note on an answer that leaves one of the questions asked at once unanswered."""
     return f"I couldn't find an answer to “{question}” in the documents."
@@ -1110,9 +1121,13 @@ class ExtractiveAnswerer:
             for part in parts:
                 matched = {w for w in part.weights if s_words.has(w)}
                 anchored = all(op in _with_question(cand) for op in part.operators)
-                anchored = anchored and all(c_words.has(n) for n in part.figures_named) and all(
-                    c_words.has(n) or not near_names.get(n, frozenset()).isdisjoint(c_words.exact)
-                    for n in part.scoping_names
+                anchored = (
+                    anchored
+                    and all(c_words.has(n) for n in part.figures_named)
+                    and all(
+                        c_words.has(n) or not near_names.get(n, frozenset()).isdisjoint(c_words.exact)
+                        for n in part.scoping_names
+                    )
                 )
                 total = sum(part.weights.values())
                 # The gate may use the context-bearing query; ranking uses the question alone, so
@@ -1211,6 +1226,7 @@ class ExtractiveAnswerer:
             first = _WORD.match(c.text)
             opening = _word_key(first.group()) if first and first.group()[:1].isupper() else ""
             return _names(c.text) | ({opening} if opening and opening not in lower else set())
+
         supporting = [c for c in candidates if any(c.part_ok)]
         if not supporting:
             return [], False
@@ -1297,8 +1313,9 @@ class ExtractiveAnswerer:
             conflict = True
         return chosen, conflict
 
-    def _unmentioned(self, question: Question, hits: Sequence[Hit]) -> list[str]:
-        """The names the question asks about that the retrieved text never mentions ("MySQL").
+    def _unmentioned(self, question: Question, hits: Sequence[Hit]) -> list[list[str]]:
+        """The names the question asks about that the retrieved text never mentions ("MySQL"),
+        as runs of lower-case name words (see `name_runs`; `_as_asked` spells them as asked).
 
         A run of name words is mentioned when one of its words is there (by stem or hyphenated
         part, "European Union" by "European"), an acronym starts a word there ("UN" in "UNICEF")
@@ -1333,17 +1350,17 @@ class ExtractiveAnswerer:
         capitalised = sorted({w.lower() for w in tokens if w[:1].isupper()})
         near = self._close_to_any(sorted({w for run in missing for w in run}), capitalised, MENTION_COSINE)
         missing = [run for run in missing if not near.intersection(run)]
-        originals = {_word_key(w): w for w in _WORD.findall(asked)}
+        originals = _originals(asked)
         # An acronym often stands for ordinary words ("PC" for "computer" 0.74, "CPU" for
         # "processor"): any word of the text as close as NEAR_NAME_COSINE mentions it.
         acronyms = sorted({w for run in missing for w in run if originals.get(w, "").isupper()})
         near = self._close_to_any(acronyms, sorted(set(words.words)), NEAR_NAME_COSINE)
-        missing = [run for run in missing if not near.intersection(run)]
-        return [" ".join(originals.get(w, w).removesuffix("'s").removesuffix("’s") for w in run) for run in missing]
+        return [run for run in missing if not near.intersection(run)]
 
-    def _without_unmentioned(self, question: Question, sentences: list[str], hits: Sequence[Hit]) -> Question | None:
-        """Of several questions asked at once (`sentences` of `question`), those naming only what
-        the documents mention.
+    @staticmethod
+    def _without_unmentioned(question: Question, sentences: list[str], missing: list[list[str]]) -> Question | None:
+        """Of several questions asked at once (`sentences` of `question`), those naming none of
+        the `missing` names (see `_unmentioned`).
 
         "When did UNICEF make its call? What did Ofcom do?" still asks about UNICEF. None when
         there is one question, or when every question names something unmentioned.
@@ -1351,7 +1368,8 @@ class ExtractiveAnswerer:
         asks = [t for t in sentences if _ASKS_QUESTION.search(t)]
         if len(asks) < 2:
             return None
-        kept = [t for t in sentences if t not in asks or not self._unmentioned(Question(t, question.history), hits)]
+        unmentioned = {tuple(run) for run in missing}
+        kept = [t for t in sentences if t not in asks or unmentioned.isdisjoint(map(tuple, name_runs(t)))]
         if not any(t in asks for t in kept):
             return None
         return Question(" ".join(kept), question.history)
@@ -1364,10 +1382,11 @@ class ExtractiveAnswerer:
         chosen: list[_Candidate] = []
         conflict = False
         unanswered: list[str] = []
-        unmentioned = self._unmentioned(question, hits) if candidates else []
+        missing = self._unmentioned(question, hits) if candidates else []
+        unmentioned = _as_asked(question.question, missing)
         sentences = [question.question[s:e] for s, e in sentence_spans(question.question)]
         # A question naming what the documents never mention is refused; of several, it is left out.
-        asking = self._without_unmentioned(question, sentences, hits) if unmentioned else question
+        asking = self._without_unmentioned(question, sentences, missing) if missing else question
         if candidates and asking is not None and asking.question.strip():
             parts = self._score(asking, candidates)
             chosen, conflict = self._select(candidates, parts)
