@@ -1324,7 +1324,8 @@ class ExtractiveAnswerer:
         an acronym, any word there as close as `NEAR_NAME_COSINE` ("PC" for "computer").
         """
         asked, _around = asked_and_around(question.question)
-        runs = [run for s, e in sentence_spans(asked) for run in name_runs(asked[s:e])]
+        # Each name once, however often it is asked about ("What did Ofcom do? Why did Ofcom act?").
+        runs = list({tuple(run): run for s, e in sentence_spans(asked) for run in name_runs(asked[s:e])}.values())
         if not runs:
             return []
         text = "\n".join(f"{h.chunk.title}\n{h.chunk.text}" for h in hits)

@@ -434,6 +434,9 @@ def test_a_question_naming_what_the_documents_never_mention_is_refused_and_says_
     assert answer.refused and answer.notes == ("The documents never mention “PostgreSQL”.",)
     notes = ask(index, answerer, "Who wrote Romeo and Juliet?").notes
     assert notes == ("The documents never mention “Romeo” or “Juliet”.",)
+    # A name asked about twice is named once.
+    notes = ask(index, answerer, "What did Romeo do? Why did Romeo leave?").notes
+    assert notes == ("The documents never mention “Romeo”.",)
     # Mentioned: by name, by one word of a longer name, by an acronym's expansion starting with
     # it ("UN" in "UNICEF"), by a hyphenated part.
     assert "sqlite3" in ask(index, answerer, "How do I connect to an SQLite database?").text
