@@ -88,8 +88,14 @@ def chunk_document(doc: Document, count_tokens: TokenCounter, max_tokens: int, o
         # token); the real count of the joined text is still checked below before a chunk is kept.
         return overhead + prefix[last + 1] - prefix[first] <= max_tokens
 
+    # Real counts of joined spans, by (first unit, last unit): the chunk kept is one of them, and
+    # its count is checked again below without tokenizing it a third time.
+    counted: dict[tuple[int, int], int] = {(k, k): size + overhead for k, size in enumerate(sizes)}
+
     def real_fits(first: int, last: int) -> bool:
-        return count_tokens(text[units[first][0] : units[last][1]]) <= max_tokens
+        if (first, last) not in counted:
+            counted[(first, last)] = count_tokens(text[units[first][0] : units[last][1]])
+        return counted[(first, last)] <= max_tokens
 
     spans: list[tuple[int, int]] = []  # (first unit, last unit) inclusive
     i = 0
@@ -112,7 +118,7 @@ def chunk_document(doc: Document, count_tokens: TokenCounter, max_tokens: int, o
     for index, (first, last) in enumerate(spans):
         start, end = units[first][0], units[last][1]
         chunk_text = text[start:end]
-        tokens = count_tokens(chunk_text)
+        tokens = counted[(first, last)] if (first, last) in counted else count_tokens(chunk_text)
         if tokens > max_tokens:  # a real check, not `assert`: it must survive `python -O`
             raise RuntimeError(f"chunk {index} of {doc.source} has {tokens} tokens, over {max_tokens}")
         chunks.append(

@@ -100,3 +100,20 @@ def test_chunk_ids_are_content_hashes() -> None:
 def test_budget_beyond_the_embedder_window_is_refused() -> None:
     with pytest.raises(ValueError, match="256"):
         chunk_document(_doc("Text."), COUNT, 300)
+
+
+def test_no_text_is_tokenized_twice_while_chunking() -> None:
+    # Token counting is a quarter of a help site's parse-and-chunk time: each sentence and each
+    # joined span is counted once, and a kept chunk's count is not taken a third time.
+    seen: list[str] = []
+
+    def counting(text: str) -> int:
+        seen.append(text)
+        return COUNT(text)
+
+    for doc in _corpus_docs():
+        seen.clear()
+        chunks = chunk_document(doc, counting, 60, overlap=1)
+        assert len(chunks) > 1
+        repeated = [t for t in set(seen) if seen.count(t) > 1 and t]
+        assert repeated == [], repeated[:3]
