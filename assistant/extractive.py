@@ -167,6 +167,9 @@ NEAR_NAME_COSINE = 0.6
 MENTION_COSINE = 0.75
 #: Sentences scoring within this margin of the best one are added to the answer.
 SCORE_MARGIN = 0.12
+#: A name the question asks about that at most this share of the retrieved sentences state is
+#: what they are about: a sentence stating it may join an answer (see `ExtractiveAnswerer._select`).
+DISTINCTIVE_NAME_SHARE = 0.25
 #: Two sentences this similar (cosine) are about the same thing: redundant, or a conflict.
 SAME_CLAIM_COSINE = 0.60
 #: Two sentences this similar with the same figures are near-duplicates.
@@ -886,6 +889,11 @@ class _Candidate:
     part_scores: list[float] = field(default_factory=list)
     part_ok: list[bool] = field(default_factory=list)
     part_typed: list[bool] = field(default_factory=list)
+    #: Per part: not supporting on its own, but naming everything the part names (see
+    #: `_select`: such a sentence may join an answer another sentence supports).
+    part_near: list[bool] = field(default_factory=list)
+    #: Per part: the sentence's cosine to the part alone (not its follow-up context).
+    part_cosines: list[float] = field(default_factory=list)
     figures: frozenset[float] = field(default_factory=frozenset)
 
     @property
@@ -1110,10 +1118,20 @@ class ExtractiveAnswerer:
         # sentence stating it, in it or next to it, does. Most questions name none: skip the work.
         needs_context = any(part.figures_named or part.scoping_names for part in parts)
         near_names = self._near_names(parts, candidates) if any(p.scoping_names for p in parts) else {}
+        # Names few of the retrieved sentences state ("Grok", not "AI"): what a sentence is about.
+        # Not a capitalised compound ("AI-generated"): it describes, it names no one.
+        # (The part's own names: a follow-up's earlier subject is no distinctive name of its own.)
+        own_names = {p.text: _names(p.text) for p in parts}
+        asked_names = set().union(*own_names.values())
+        distinctive = {
+            n for n in asked_names
+            if "-" not in n and sum(1 for sw in sentence_words if sw.has(n)) <= DISTINCTIVE_NAME_SHARE * len(candidates)
+        }  # fmt: skip
         for cand, s_words in zip(candidates, sentence_words, strict=True):
             c_words = _sentence_words(cand.context) if needs_context else s_words
             cand.figures = quantities(cand.text)
-            cand.part_scores, cand.part_ok, cand.part_typed = [], [], []
+            cand.part_scores, cand.part_ok, cand.part_typed, cand.part_near = [], [], [], []
+            cand.part_cosines = []
             columns = [column[w] for w in s_words.words]
             # The best similarity of each topic word to any word of this sentence.
             nearest = similarity[:, columns].max(axis=1).tolist() if columns else [0.0] * len(topic_words)
@@ -1172,6 +1190,17 @@ class ExtractiveAnswerer:
                 cand.part_scores.append(score)
                 cand.part_ok.append(ok)
                 cand.part_typed.append(typed)
+                cand.part_cosines.append(own_cosine)
+                cand.part_near.append(
+                    not ok
+                    and typed
+                    and anchored
+                    and bool(own_names[part.text])
+                    and own_names[part.text] <= distinctive
+                    and all(s_words.has(n) for n in own_names[part.text])
+                    and own_cosine >= self.min_cosine
+                    and not (part.restated is not None and _says_nothing_new(cand.text, part.restated))
+                )
                 if best is None or score > best[0]:
                     best = (score, cosine, coverage, soft_topic, topic_coverage, typed)
             if best is not None:
@@ -1242,6 +1271,16 @@ class ExtractiveAnswerer:
                 top = part_score(ranked[0], i)
                 pool.append((float("inf"), i, ranked[0]))
                 pool.extend((part_score(c, i) - top, i, c) for c in ranked[1:])
+                # A sentence naming what the part names, and as close to the question (sentence
+                # cosine) as the part's best supporting one, is part of the answer too ("a ban on
+                # Grok in the Philippines" beside "raiding X's Paris offices ... linked to Grok" for
+                # "What actions were taken against Grok?"), though its topic words are too far for
+                # it to support the answer alone. It comes after the runners-up.
+                pool.extend(
+                    (-self.score_margin, i, c)
+                    for c in candidates
+                    if c.part_near[i] and c.part_cosines[i] >= ranked[0].part_cosines[i]
+                )
         pool.sort(key=lambda t: (-t[0], t[1], t[2].start))
 
         chosen: list[_Candidate] = []

@@ -730,6 +730,34 @@ def test_answerable_questions_are_answered_with_verbatim_citations(
 
 
 @pytest.mark.model
+@pytest.mark.parametrize(
+    "question", ["What actions were taken against Grok?", "What actions have authorities taken against Grok?"]
+)
+def test_another_sentence_naming_what_the_question_names_joins_the_answer(
+    minilm_index: InMemoryIndex, answerer: ExtractiveAnswerer, question: str
+) -> None:
+    answer = ask(minilm_index, answerer, question)
+    # The raid states "action" and supports the answer; the bans, as close to the question but
+    # in other words ("ban", "blocked"), are part of what was done to Grok too.
+    assert "raiding X’s Paris offices" in answer.text
+    assert "ban on Grok in the Philippines" in answer.text or "blocked access to the Grok chatbot" in answer.text
+    assert_quotes_are_verbatim(answer, minilm_index)
+
+
+@pytest.mark.model
+def test_a_name_most_sentences_state_brings_no_other_sentence_into_the_answer(
+    minilm_index: InMemoryIndex, answerer: ExtractiveAnswerer
+) -> None:
+    answer = ask(
+        minilm_index, answerer, "Regulators from which countries joined the call against harmful AI-generated imagery?"
+    )
+    assert "Canada" in answer.text
+    # "AI-generated" is in many sentences and names no one: the Internet Watch Foundation's images
+    # say nothing of who joined the call.
+    assert "Internet Watch Foundation" not in answer.text
+
+
+@pytest.mark.model
 def test_conflicting_counts_are_both_shown_cited_and_flagged(
     minilm_index: InMemoryIndex, answerer: ExtractiveAnswerer
 ) -> None:
