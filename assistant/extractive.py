@@ -170,6 +170,10 @@ SCORE_MARGIN = 0.12
 #: A name the question asks about that at most this share of the retrieved sentences state is
 #: what they are about: a sentence stating it may join an answer (see `ExtractiveAnswerer._select`).
 DISTINCTIVE_NAME_SHARE = 0.25
+#: Verbs of asking for something, by stem: "What does UNICEF want?" and "What is UNICEF asking
+#: for?" are answered by what it demands or urges. MiniLM puts these words far apart as words
+#: (asking ~ demanding 0.42), so each counts as a soft match for the others.
+_REQUEST_STEMS = frozenset({"ask", "want", "demand", "urg", "request", "seek", "sought"})
 #: Two sentences this similar (cosine) are about the same thing: redundant, or a conflict.
 SAME_CLAIM_COSINE = 0.60
 #: Two sentences this similar with the same figures are near-duplicates.
@@ -1114,6 +1118,10 @@ class ExtractiveAnswerer:
             words = topic_words + [w for w in vocab if w not in row]
             by_word = dict(zip(words, self._embed(words), strict=True))
             similarity = np.stack([by_word[w] for w in topic_words]) @ np.stack([by_word[w] for w in vocab]).T
+            requests = [i for i, w in enumerate(topic_words) if stem(w) in _REQUEST_STEMS]
+            if requests:
+                asked_for = [j for j, w in enumerate(vocab) if stem(w) in _REQUEST_STEMS]
+                similarity[np.ix_(requests, asked_for)] = 1.0
         # A figure or year the question names restricts what answers it ("... in 2025?"): only a
         # sentence stating it, in it or next to it, does. Most questions name none: skip the work.
         needs_context = any(part.figures_named or part.scoping_names for part in parts)

@@ -638,6 +638,9 @@ def answerer(minilm: object) -> ExtractiveAnswerer:
         "How do I bake sourdough bread?",
         "What did AMD's stock do?",  # teaser noise, removed by the cleaner
         "What fine did Malaysia impose on xAI?",  # near miss: Malaysia and xAI are named, no fine
+        # Asking verbs match each other ("want" ~ "demanding"), not what the documents never say.
+        "What does UNICEF want from Apple?",
+        "What did Malaysia demand from xAI?",
         "What fine did the European Commission impose on X over Grok?",  # shares only "over" with a raid
         # A figure asked for a place the figure's sentence never names: 1.2 million is the total
         # across 11 nations, not the Philippines' or South Korea's.
@@ -674,6 +677,11 @@ def test_questions_the_documents_do_not_answer_are_refused(
         ),
         # "happened" asks for whatever the documents say about Paris: no topic word to match.
         ("What happened in Paris?", (), "Paris offices"),
+        # Asking for something is said with other verbs: UNICEF "demands", the association's
+        # petition is "demanding" (asking ~ demanding 0.42 as words).
+        ("What does UNICEF want?", (), "criminalize"),
+        ("What is UNICEF asking for?", (), "criminalize"),
+        ("What does the British Fashion Model Agents Association want?", (), "formal protections"),
         # Asked on its own, "11 surveyed nations" counts the countries in other words (cosine 0.32).
         ("How many countries did the research cover?", (), "11 surveyed nations"),
         # "the research" names what the previous question was about: a follow-up.
