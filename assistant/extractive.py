@@ -165,6 +165,11 @@ NEAR_NAME_COSINE = 0.6
 #: is this close (word cosine) to the name: another form of it ("EU" for "European" 0.81). Related
 #: but different names are not: "MySQL"/"SQL" 0.69, "London"/"UK" 0.70, "PyTorch"/"bpython" 0.67.
 MENTION_COSINE = 0.75
+#: A word more than this share of the retrieved chunks state is the documents' common ground
+#: ("AI"): in a name of several words it does not mention the others (see `_unmentioned`).
+GENERIC_NAME_SHARE = 0.5
+#: ... and at least this many of them (one chunk states all its words).
+_GENERIC_MIN_CHUNKS = 3
 #: Sentences scoring within this margin of the best one are added to the answer.
 SCORE_MARGIN = 0.12
 #: A name the question asks about that at most this share of the retrieved sentences state is
@@ -1389,21 +1394,35 @@ class ExtractiveAnswerer:
                 or (len(word) > 1 and word in initials)
             )
 
+        chunk_words = [_sentence_words(f"{h.chunk.title}\n{h.chunk.text}") for h in hits]
+
+        def generic(word: str) -> bool:
+            """A word most retrieved chunks state ("AI" here, "Python" on its docs)."""
+            stating = sum(1 for cw in chunk_words if cw.has(word))
+            return stating >= _GENERIC_MIN_CHUNKS and stating > GENERIC_NAME_SHARE * len(chunk_words)
+
+        def telling(run: list[str]) -> list[str]:
+            """The run's words that can mention it: of several, one the text states everywhere
+            does not mention the rest ("BABL AI", a removed advert's company, is not mentioned by
+            the documents' "AI")."""
+            kept = [w for w in run if not generic(w)] if len(run) > 1 else run
+            return kept or run
+
         def run_seen(run: list[str]) -> bool:
             abbreviated = "".join(w[0] for w in run)  # "Internet Watch Foundation" -> "iwf"
-            return any(seen(w) for w in run) or (len(run) > 1 and abbreviated in upper)
+            return any(seen(w) for w in telling(run)) or (len(run) > 1 and abbreviated in upper)
 
         missing = [run for run in runs if not run_seen(run)]
         # Another form of a name is a name too: only capitalised words are compared (fast).
         capitalised = sorted({w.lower() for w in tokens if w[:1].isupper()})
-        near = self._close_to_any(sorted({w for run in missing for w in run}), capitalised, MENTION_COSINE)
-        missing = [run for run in missing if not near.intersection(run)]
+        near = self._close_to_any(sorted({w for run in missing for w in telling(run)}), capitalised, MENTION_COSINE)
+        missing = [run for run in missing if not near.intersection(telling(run))]
         originals = _originals(asked)
         # An acronym often stands for ordinary words ("PC" for "computer" 0.74, "CPU" for
         # "processor"): any word of the text as close as NEAR_NAME_COSINE mentions it.
-        acronyms = sorted({w for run in missing for w in run if originals.get(w, "").isupper()})
+        acronyms = sorted({w for run in missing for w in telling(run) if originals.get(w, "").isupper()})
         near = self._close_to_any(acronyms, sorted(set(words.words)), NEAR_NAME_COSINE)
-        return [run for run in missing if not near.intersection(run)]
+        return [run for run in missing if not near.intersection(telling(run))]
 
     @staticmethod
     def _without_unmentioned(question: Question, sentences: list[str], missing: list[list[str]]) -> Question | None:

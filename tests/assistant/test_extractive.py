@@ -451,6 +451,23 @@ def test_a_question_naming_what_the_documents_never_mention_is_refused_and_says_
     assert both.notes == ("The documents never mention “MySQL”.",) and both.warnings == ()
 
 
+def test_a_word_every_retrieved_chunk_states_does_not_mention_a_longer_name() -> None:
+    docs = [
+        make_document("a.txt", "AI tools can create realistic images of real people.\n"),
+        make_document("b.txt", "Regulators said AI companies must offer ways to remove such images.\n"),
+        make_document("c.txt", "The European Commission opened an inquiry into AI image tools.\n"),
+    ]
+    index = InMemoryIndex(docs, KeywordEmbeddings(dim=256))
+    answerer = keyword_answerer()
+    # "AI" is in every chunk: it does not mention "Zorgon AI" (as "AI" did not mention "BABL AI",
+    # the company of an advert cleaning removed from the seed corpus).
+    answer = ask(index, answerer, "What does Zorgon AI offer?")
+    assert answer.refused and answer.notes == ("The documents never mention “Zorgon AI”.",)
+    # A word of the name that only some chunks state still mentions it; "AI" alone is mentioned.
+    assert "inquiry" in ask(index, answerer, "What did the European Union open into AI image tools?").text
+    assert not ask(index, answerer, "What can AI tools create?").refused
+
+
 def test_a_request_to_write_something_or_to_drop_the_rules_is_refused_and_says_why() -> None:
     text = "Python is easy to learn.\nA poem about Python may be written in any style.\nThe style guide is PEP 8.\n"
     index = index_of("python.html", text)
