@@ -505,10 +505,11 @@ def counted_words(question: str) -> list[str]:
 
 def words_after_figures(sentence: str) -> list[str]:
     """The content words within `_COUNT_WINDOW` words after each figure of `sentence` (digits,
-    number words, "tenfold"; not dates or years), and after "number of" in a sentence with a
-    figure: what the sentence's figures count."""
+    number words; not dates or years), and after "number of" in a sentence with a figure: what
+    the sentence's figures count. A multiplier counts nothing: "a tenfold surge in offenses"
+    says how much they grew, not how many there were."""
     found: list[str] = []
-    ends = [end for _start, end, _value in _figures(sentence)] + [m.end() for m in _MULTIPLIER.finditer(sentence)]
+    ends = [end for _start, end, _value in _figures(sentence)]
     if ends:
         # "The number of attached databases is limited to ... 10": the figure counts them too.
         ends += [m.end() for m in _NUMBER_OF.finditer(sentence)]

@@ -219,6 +219,13 @@ def test_how_many_is_answered_by_a_figure_counting_what_was_asked() -> None:
     index = index_of("limits.html", limits)
     assert ask(index, answerer, "How many databases can be attached?").text == f"{limits.strip()} [1]"
     assert extractive.words_after_figures("No figure, but the number of towns grew.") == []
+    # A multiplier says how much something grew, not how many there are.
+    surge = "Police reported a tenfold surge in burglaries between 2022 and 2024.\n"
+    index = index_of("police.txt", surge)
+    assert ask(index, answerer, "How many burglaries did police record in 2024?").refused
+    assert (
+        ask(index, answerer, "By how much did burglaries surge between 2022 and 2024?").text == f"{surge.strip()} [1]"
+    )
     # "I" is no name the figure must be scoped by.
     ticket = "With one ticket you can visit 12 towns in the valley.\n"
     index = index_of("ticket.txt", ticket)
