@@ -1381,7 +1381,8 @@ class ExtractiveAnswerer:
         runs = list({tuple(run): run for s, e in sentence_spans(asked) for run in name_runs(asked[s:e])}.values())
         if not runs:
             return []
-        text = "\n".join(f"{h.chunk.title}\n{h.chunk.text}" for h in hits)
+        pieces = [f"{h.chunk.title}\n{h.chunk.text}" for h in hits]
+        text = "\n".join(pieces)
         words = _sentence_words(text)
         tokens = _WORD.findall(text)
         upper = [w.lower() for w in tokens if w.isupper()]
@@ -1395,35 +1396,38 @@ class ExtractiveAnswerer:
                 or (len(word) > 1 and word in initials)
             )
 
-        chunk_words = [_sentence_words(f"{h.chunk.title}\n{h.chunk.text}") for h in hits]
+        chunk_words = [_sentence_words(piece) for piece in pieces]
 
         def generic(word: str) -> bool:
             """A word most retrieved chunks state ("AI" here, "Python" on its docs)."""
             stating = sum(1 for cw in chunk_words if cw.has(word))
             return stating >= _GENERIC_MIN_CHUNKS and stating > GENERIC_NAME_SHARE * len(chunk_words)
 
-        def telling(run: list[str]) -> list[str]:
-            """The run's words that can mention it: of several, one the text states everywhere
-            does not mention the rest ("BABL AI", a removed advert's company, is not mentioned by
-            the documents' "AI")."""
+        # Each run's words that can mention it: of several, one the text states everywhere does
+        # not mention the rest ("BABL AI", a removed advert's company, is not mentioned by the
+        # documents' "AI").
+        telling: dict[tuple[str, ...], list[str]] = {}
+        for run in runs:
             kept = [w for w in run if not generic(w)] if len(run) > 1 else run
-            return kept or run
+            telling[tuple(run)] = kept or run
 
         def run_seen(run: list[str]) -> bool:
             abbreviated = "".join(w[0] for w in run)  # "Internet Watch Foundation" -> "iwf"
-            return any(seen(w) for w in telling(run)) or (len(run) > 1 and abbreviated in upper)
+            return any(seen(w) for w in telling[tuple(run)]) or (len(run) > 1 and abbreviated in upper)
 
         missing = [run for run in runs if not run_seen(run)]
         # Another form of a name is a name too: only capitalised words are compared (fast).
         capitalised = sorted({w.lower() for w in tokens if w[:1].isupper()})
-        near = self._close_to_any(sorted({w for run in missing for w in telling(run)}), capitalised, MENTION_COSINE)
-        missing = [run for run in missing if not near.intersection(telling(run))]
+        near = self._close_to_any(
+            sorted({w for run in missing for w in telling[tuple(run)]}), capitalised, MENTION_COSINE
+        )
+        missing = [run for run in missing if not near.intersection(telling[tuple(run)])]
         originals = _originals(asked)
         # An acronym often stands for ordinary words ("PC" for "computer" 0.74, "CPU" for
         # "processor"): any word of the text as close as NEAR_NAME_COSINE mentions it.
-        acronyms = sorted({w for run in missing for w in telling(run) if originals.get(w, "").isupper()})
+        acronyms = sorted({w for run in missing for w in telling[tuple(run)] if originals.get(w, "").isupper()})
         near = self._close_to_any(acronyms, sorted(set(words.words)), NEAR_NAME_COSINE)
-        return [run for run in missing if not near.intersection(telling(run))]
+        return [run for run in missing if not near.intersection(telling[tuple(run)])]
 
     @staticmethod
     def _without_unmentioned(question: Question, sentences: list[str], missing: list[list[str]]) -> Question | None:
