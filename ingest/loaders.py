@@ -48,7 +48,8 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS |
 #:    as page furniture, an <aside> in the main content (a footnote) is kept, and a site
 #:    header's <h1> is no page title; re-reading also re-chunks with sentences no longer split
 #:    at a period standing alone ("the . (period) character").
-EXTRACTOR_VERSION = 9
+#: 10: a box of paragraphs in a page's main content (a "Note") is kept, however many links it has.
+EXTRACTOR_VERSION = 10
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")
@@ -293,6 +294,13 @@ def _without_page_chrome(page: str) -> tuple[Any, str | None]:
     # extractor drops every <aside>, so those are read as plain blocks.
     for aside in tree.xpath(f"//aside[{in_main}]"):
         aside.tag = "div"
+    # A box of paragraphs in the main content (a "Note", "Changed in version ...") is prose, but
+    # a docs generator links every name of code in it ("open()", "str", "bytes"), and trafilatura
+    # deletes a link-dense <div> as a list of links: the Python FAQ lost "To read and write binary
+    # data, it is mandatory to open the file in binary mode". It keeps a <section> whatever its
+    # links, and still drops one whose class or id reads as furniture ("share", "related").
+    for box in tree.xpath(f"//div[{in_main}][p]"):
+        box.tag = "section"
     chrome = tree.xpath(
         "//nav | //aside | //footer | //form | //button | //script | //style | //noscript"
         " | //header[not(ancestor::article) and not(ancestor::main)]"

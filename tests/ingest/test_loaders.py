@@ -232,6 +232,10 @@ SECTIONS_PAGE = """<html><head><title>FAQ</title></head><body>
 <h2 id="related-settings-1">Related settings</h2>
 <p>Storage limits are set per team by an administrator, see the admin guide.<a href="#f1">1</a></p>
 <aside class="footnote"><p>Teams on the free plan have a fixed limit of 5 GB per member.</p></aside>
+<div class="admonition note"><p class="admonition-title">Note</p>
+<p>A shared folder keeps the access list of its owner: pass <a href="/api#folder"><code>Folder</code></a>
+to <a href="/api#share"><code>share()</code></a> and read its <a href="/api#acl"><code>acl</code></a> to see who can
+open it.</p></div>
 </section>
 {topics}
 <div id="share-buttons"><p>Share this page on Twitter, Facebook, LinkedIn or by email.</p></div>
@@ -256,6 +260,10 @@ def test_a_section_whose_heading_names_furniture_is_kept_with_its_footnotes(tmp_
     assert "Related settings" in lines
     # A footnote (an <aside> in the main content) is the document's text; a sidebar is not.
     assert "Teams on the free plan have a fixed limit of 5 GB per member." in lines
+    # A note box is prose, though a docs generator links every name of code in it.
+    note = "A shared folder keeps the access list of its owner: pass Folder to share() and read its acl to see who can"
+    note += " open it."
+    assert note in lines
     assert "Related topics" not in doc.text
     # A real share widget is still dropped.
     assert "Twitter" not in doc.text
