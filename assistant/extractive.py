@@ -300,6 +300,13 @@ _WHICH_HEAD = re.compile(
     r"keywords?|statements?|variables?|attributes?|operators?|exceptions?|options?|arguments?|parameters?)\b",
     re.I,
 )
+#: "Which social media platforms did ...?", "Which platforms' image generators do ...?": the words
+#: between "which" and its auxiliary verb are the noun phrase asked about; its last word (or the
+#: one marked as possessive) is what the answer describes.
+_WHICH_PHRASE = re.compile(
+    r"\b[Ww]hich\s+((?:[a-z][\w\-]*['’]?\s+){0,3}?[a-z][\w\-]*['’]?)\s+"
+    r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|should)\b"
+)
 _ASKS_HOW_OR_WHY = re.compile(r"\s*(?:how|why)\b(?!\s+(?:many|much|long|big|large|old|far)\b)", re.I)
 _QUESTION_JOIN = re.compile(r",?\s+and\s+(?=(?:on |in |at |from |for )?(?:what|which|who|when|where|how)\b)|;\s*", re.I)
 #: Job titles written in capitals are roles asked about, not names the question already knows.
@@ -669,6 +676,7 @@ def has_answer_type(
     figures: frozenset[float],
     common: frozenset[str] = frozenset(),
     head: str | None = None,
+    described: tuple[str, frozenset[str]] | None = None,
 ) -> bool:
     """Whether `sentence` holds the kind of answer asked for (a name must be one the question lacks).
 
@@ -676,7 +684,10 @@ def has_answer_type(
     known from "AI-generated"). `common` are words seen in lower case nearby: a capitalised
     first word of the sentence found there is ordinary capitalisation, not a name. A name may
     also be code ("sys.path", "len()"), a word introduced as one ("called pip") or the word
-    before what a "which" question asks for, its `head` ("the timeit module" for "module").
+    before what a "which" question asks for, its `head` ("the timeit module" for "module"). A
+    "which" question's noun may also be answered by a description: `described` is that noun and
+    the question's own words, and a sentence stating the noun after a word the question lacks
+    names a kind of it ("widely used social media platforms" for "Which platforms' ...?").
     """
     if kind == "date":
         return bool(_DATE.search(sentence))
@@ -705,8 +716,26 @@ def has_answer_type(
             ):
                 continue
             return True
-        return _names_code(sentence, known_parts, head)
+        return _names_code(sentence, known_parts, head) or (
+            described is not None and _describes(sentence, *described)
+        )
     return True
+
+
+def _describes(sentence: str, noun: str, asked: frozenset[str]) -> bool:
+    """Whether `sentence` states `noun` right after a lower-case content word `asked` lacks."""
+    words = _WORD.findall(sentence)
+    for before, word in itertools.pairwise(words):
+        key = before.lower()
+        if (
+            words_match(_word_key(word), noun)
+            and before.islower()
+            and key not in asked
+            and key not in _STOPWORDS
+            and key not in _FUNCTION_WORDS
+        ):
+            return True
+    return False
 
 
 def _names_code(sentence: str, known: set[str], head: str | None) -> bool:
@@ -856,6 +885,8 @@ class _Part:
     counted: list[str] = field(default_factory=list)
     #: The kind of code object a "which" part asks for ("module" in "Which module ...?"), if any.
     head: str | None = None
+    #: The noun a "which ... did" part asks about and the part's words (see `has_answer_type`).
+    described: tuple[str, frozenset[str]] | None = None
     #: Its adjacent content-word pairs, stemmed (see PHRASE_WEIGHT).
     pairs: frozenset[tuple[str, str]] = frozenset()
     #: For a what/which/who/how/why part, its own and its context's words: a sentence saying
@@ -1081,6 +1112,14 @@ class ExtractiveAnswerer:
             topic = [] if short else [w for w in words if w not in names and w not in _TYPE_WORDS]
             which = _WHICH_HEAD.search(piece)
             head = which.group(1).lower() if which else None
+            phrase = _WHICH_PHRASE.search(piece)
+            described = None
+            if phrase:
+                nouns = phrase.group(1).split()
+                noun = next((w for w in nouns if w[-1] in "'’"), nouns[-1])
+                noun = _word_key(noun.rstrip("'’"))
+                if noun not in _STOPWORDS and noun not in _TYPE_WORDS:
+                    described = (noun, frozenset(w.lower() for w in _WORD.findall(piece)))
             parts.append(
                 _Part(
                     text=piece,
@@ -1092,6 +1131,7 @@ class ExtractiveAnswerer:
                     pairs=_pairs(piece),
                     answer_type=kind,
                     head=head,
+                    described=described,
                     restated=_sentence_words(" ".join(weights)) if _ASKS_WH.match(piece) else None,
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
@@ -1169,7 +1209,9 @@ class ExtractiveAnswerer:
                 coverage = sum(part.weights[w] for w in matched) / total if total else 0.0
                 soft = [1.0 if w in matched else nearest[row[w]] for w in part.topic]
                 soft_topic = sum(soft) / len(soft) if soft else 1.0
-                typed = has_answer_type(cand.text, part.answer_type, part.names, cand.figures, common, part.head)
+                typed = has_answer_type(
+                    cand.text, part.answer_type, part.names, cand.figures, common, part.head, part.described
+                )
                 if typed and part.counted:
                     typed = self._counts(part.counted, cand.text, similarity, row, column)
                 lexical_topic = [w for w in part.topic if w not in _FUNCTION_WORDS]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -835,3 +837,20 @@ def test_an_acronym_of_ordinary_words_is_mentioned_by_them_a_product_name_is_not
     # "MySQL" is a different product from SQLite ("SQL" 0.69 is not close enough).
     answer = ask(index, answerer, "How do I connect to a MySQL database?")
     assert answer.refused and answer.notes == ("The documents never mention “MySQL”.",)
+
+
+_WORDS = re.compile(r"[\w-]+")
+
+
+def test_a_which_question_is_answered_by_a_description_of_what_it_asks_about() -> None:
+    # "Which platforms' ... did ...?" asks about platforms; "widely used social media platforms"
+    # describes them without naming one.
+    asked = frozenset(_WORDS.findall("which platforms built-in image generators did the regulators single out"))
+    stated = "It spread through tools integrated into widely used social media platforms."
+    assert has_answer_type(stated, "name", set(), frozenset(), described=("platforms", asked))
+    assert not has_answer_type(stated, "name", set(), frozenset())
+    # The question's own words before the noun describe nothing new ("social media platforms"
+    # for "Which social media platforms did the regulators name?").
+    named = frozenset(_WORDS.findall("which social media platforms did the regulators name"))
+    assert not has_answer_type(stated, "name", set(), frozenset(), described=("platforms", named))
+    # End to end on the real model: eval case h4-para-social-media.
