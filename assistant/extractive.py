@@ -308,6 +308,14 @@ _WHICH_PHRASE = re.compile(
     r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|should)\b"
 )
 _ASKS_HOW_OR_WHY = re.compile(r"\s*(?:how|why)\b(?!\s+(?:many|much|long|big|large|old|far)\b)", re.I)
+#: "Why ...?" is answered by a reason: a sentence stating one in so many words ("blocked access to the
+#: Grok chatbot ... over concerns that it was being used to generate sexual deepfake content").
+_ASKS_WHY = re.compile(r"\s*why\b", re.I)
+_REASON = re.compile(
+    r"\b(?:because|due to|owing to|as a result of|in order to|so that|citing|on suspicion of|for alleged"
+    r"|over (?:concerns?|fears?|alleged|allegations?|claims?))\b",
+    re.I,
+)
 _QUESTION_JOIN = re.compile(r",?\s+and\s+(?=(?:on |in |at |from |for )?(?:what|which|who|when|where|how)\b)|;\s*", re.I)
 #: Job titles written in capitals are roles asked about, not names the question already knows.
 _TITLES = frozenset({"ceo", "cfo", "cto", "coo"})
@@ -885,6 +893,8 @@ class _Part:
     counted: list[str] = field(default_factory=list)
     #: The kind of code object a "which" part asks for ("module" in "Which module ...?"), if any.
     head: str | None = None
+    #: Whether the part asks "why" (see `_REASON`).
+    why: bool = False
     #: The noun a "which ... did" part asks about and the part's words (see `has_answer_type`).
     described: tuple[str, frozenset[str]] | None = None
     #: Its adjacent content-word pairs, stemmed (see PHRASE_WEIGHT).
@@ -1132,6 +1142,7 @@ class ExtractiveAnswerer:
                     answer_type=kind,
                     head=head,
                     described=described,
+                    why=bool(_ASKS_WHY.match(piece)),
                     restated=_sentence_words(" ".join(weights)) if _ASKS_WH.match(piece) else None,
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
@@ -1241,6 +1252,16 @@ class ExtractiveAnswerer:
                             and evidence >= self.min_evidence
                         )
                         or (stated_or_carried >= MIN_LEXICAL_MATCHES and topic_coverage >= MIN_LEXICAL_SHARE)
+                        # A why-question about what a sentence names, answered by the reason it states
+                        # ("Why is Grok in trouble?": "... blocked access to the Grok chatbot ... over
+                        # concerns that ..."), however vague the question's other words.
+                        or (
+                            part.why
+                            and bool(own_names[part.text])
+                            and all(s_words.has(n) for n in own_names[part.text])
+                            and cosine >= self.min_cosine
+                            and bool(_REASON.search(cand.text))
+                        )
                     )
                 )
                 cand.part_scores.append(score)
