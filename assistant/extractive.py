@@ -355,6 +355,11 @@ _EXTRA_STOPWORDS = frozenset(
         "mention",
         "mentioned",
         "mentions",
+        # "What did the Internet Watch Foundation find?" asks what the documents say it found, in
+        # any words ("flagged nearly 14,000 suspected AI-generated images").
+        "find",
+        "finds",
+        "found",
         # "What happened in Paris?" asks for whatever the documents say about Paris.
         "happen",
         "happened",
@@ -1240,6 +1245,11 @@ class ExtractiveAnswerer:
                 if part.defines is not None and part.defines.match(cand.text):
                     score += DEFINES_WEIGHT
                 evidence = cosine + SOFT_TOPIC_WEIGHT * soft_topic + LEXICAL_EVIDENCE_WEIGHT * topic_coverage
+                # A part with no topic words ("What did X find in Y?", "What happened in Paris?")
+                # is about its names alone: a sentence supports it only where they are all stated.
+                if anchored and not part.topic and own_names[part.text]:
+                    around = c_words if needs_context else _sentence_words(cand.context)
+                    anchored = all(around.has(n) for n in own_names[part.text])
                 ok = (
                     typed
                     and anchored
