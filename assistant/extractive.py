@@ -770,6 +770,11 @@ def _names_code(sentence: str, known: set[str], head: str | None) -> bool:
     return False
 
 
+#: An acronym this long may stand for the capitalised words it abbreviates ("IWF"; "UK" may not:
+#: two letters abbreviate too many runs of words).
+_MIN_ACRONYM = 3
+
+
 def _initials(tokens: Sequence[str]) -> str:
     """The initials of `tokens`' runs of capitalised words, lowercased, runs split by "|"
     ("the Global Privacy Assembly of Canada" -> "gpa|c"; "of", "and", "for", "the" inside skipped)."""
@@ -912,6 +917,9 @@ class _Part:
     #: Names the earlier question supplies, for a follow-up: "Who agreed to it?" after "What was
     #: agreed through the Global Alliance for Responsible Media?".
     carried: set[str] = field(default_factory=set)
+    #: ... and the earlier question's other content words: "Who coordinated it?" after "When was the
+    #: joint statement released?" is answered by "The statement, coordinated by ... and released ...".
+    carried_words: set[str] = field(default_factory=set)
     #: For "What is the X ...?", what a sentence saying what X is opens with ("The X is").
     defines: re.Pattern[str] | None = None
     #: Operators the part asks about ("==" in "What is the difference between == and is?"): no
@@ -1109,6 +1117,12 @@ class ExtractiveAnswerer:
         # Only an earlier question's names count as stated subject matter: capitalised words of a
         # statement ("NEW SYSTEM INSTRUCTION") may be anything.
         earlier_names = _names(question.history[-1]) & set(context_words) if follow_up else set()
+        earlier_words = (
+            {w for w in content_words(question.history[-1]) if w not in _FUNCTION_WORDS and w not in _TYPE_WORDS}
+            - earlier_names
+            if follow_up
+            else set()
+        )
         parts = []
         for piece in split_question(asked):
             words = list(dict.fromkeys(content_words(piece)))
@@ -1142,6 +1156,7 @@ class ExtractiveAnswerer:
                     weights=weights,
                     names=names | {w for w in context_words if w in context_names},
                     carried=earlier_names - set(words),
+                    carried_words=earlier_words - set(words),
                     topic=topic,
                     pairs=_pairs(piece),
                     answer_type=kind,
@@ -1199,6 +1214,9 @@ class ExtractiveAnswerer:
         }  # fmt: skip
         for cand, s_words in zip(candidates, sentence_words, strict=True):
             c_words = _sentence_words(cand.context) if needs_context else s_words
+            # An acronym the question scopes by abbreviates capitalised words there ("IWF":
+            # "Internet Watch Foundation").
+            initials = _initials(_WORD.findall(cand.context)) if near_names else ""
             cand.figures = quantities(cand.text)
             cand.part_scores, cand.part_ok, cand.part_typed, cand.part_near = [], [], [], []
             cand.part_cosines = []
@@ -1213,7 +1231,9 @@ class ExtractiveAnswerer:
                     anchored
                     and all(c_words.has(n) for n in part.figures_named)
                     and all(
-                        c_words.has(n) or not near_names.get(n, frozenset()).isdisjoint(c_words.exact)
+                        c_words.has(n)
+                        or not near_names.get(n, frozenset()).isdisjoint(c_words.exact)
+                        or (len(n) >= _MIN_ACRONYM and n in initials)
                         for n in part.scoping_names
                     )
                 )
@@ -1238,7 +1258,9 @@ class ExtractiveAnswerer:
                     stated += 1
                 topic_coverage = stated / len(lexical_topic) if lexical_topic else 0.0
                 # A sentence naming what the question (or its context) is about counts those names.
-                stated_or_carried = stated + (len((part.carried | part.names) & matched) if stated else 0)
+                stated_or_carried = stated + (
+                    len((part.carried | part.carried_words | part.names) & matched) if stated else 0
+                )
                 score = own_cosine + LEXICAL_WEIGHT * coverage + SOFT_TOPIC_WEIGHT * soft_topic
                 if part.pairs:
                     score += PHRASE_WEIGHT * len(part.pairs & _pairs(_with_question(cand))) / len(part.pairs)

@@ -711,6 +711,10 @@ def test_questions_the_documents_do_not_answer_are_refused(
         ("Why is Grok in trouble?", (), "over concerns that it was being used to generate sexual deepfake"),
         # "find" asks what the documents say was found, in any words ("flagged").
         ("What did the Internet Watch Foundation find?", (), "nearly 14,000 suspected AI-generated images"),
+        # An acronym scoping the figure abbreviates the capitalised words stated there.
+        ("How many images did the IWF flag?", (), "nearly 14,000"),
+        # A follow-up's sentence stating the earlier question's words ("statement", "released").
+        ("Who coordinated it?", ("When was the joint statement released?",), "Global Privacy Assembly"),
         # Asking for something is said with other verbs: UNICEF "demands", the association's
         # petition is "demanding" (asking ~ demanding 0.42 as words).
         ("What does UNICEF want?", (), "criminalize"),
