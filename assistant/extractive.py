@@ -903,6 +903,8 @@ class _Part:
     counted: list[str] = field(default_factory=list)
     #: The kind of code object a "which" part asks for ("module" in "Which module ...?"), if any.
     head: str | None = None
+    #: The part's names written in capitals, of `_MIN_ACRONYM` letters or more ("iwf").
+    acronyms: frozenset[str] = frozenset()
     #: Whether the part asks "why" (see `_REASON`).
     why: bool = False
     #: The noun a "which ... did" part asks about and the part's words (see `has_answer_type`).
@@ -1163,6 +1165,11 @@ class ExtractiveAnswerer:
                     head=head,
                     described=described,
                     why=bool(_ASKS_WHY.match(piece)),
+                    acronyms=frozenset(
+                        w.lower()
+                        for w in _WORD.findall(piece)
+                        if w.isupper() and w.isalpha() and len(w) >= _MIN_ACRONYM
+                    ),
                     restated=_sentence_words(" ".join(weights)) if _ASKS_WH.match(piece) else None,
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
@@ -1224,8 +1231,15 @@ class ExtractiveAnswerer:
             # The best similarity of each topic word to any word of this sentence.
             nearest = similarity[:, columns].max(axis=1).tolist() if columns else [0.0] * len(topic_words)
             best: tuple[float, float, float, float, float, bool] | None = None
+            own_initials: str | None = None
             for part in parts:
                 matched = {w for w in part.weights if s_words.has(w)}
+                # An acronym is stated by the capitalised words it abbreviates ("IWF").
+                acronyms = [n for n in part.acronyms if n not in matched]
+                if acronyms:
+                    if own_initials is None:
+                        own_initials = _initials(_WORD.findall(cand.text))
+                    matched |= {n for n in acronyms if n in own_initials}
                 anchored = all(op in _with_question(cand) for op in part.operators)
                 anchored = (
                     anchored

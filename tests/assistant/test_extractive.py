@@ -866,3 +866,16 @@ def test_a_which_question_is_answered_by_a_description_of_what_it_asks_about() -
     named = frozenset(_WORDS.findall("which social media platforms did the regulators name"))
     assert not has_answer_type(stated, "name", set(), frozenset(), described=("platforms", named))
     # End to end on the real model: eval case h4-para-social-media.
+
+
+@pytest.mark.model
+def test_an_acronym_is_stated_by_the_capitalised_words_it_abbreviates(
+    minilm_index: InMemoryIndex, answerer: ExtractiveAnswerer
+) -> None:
+    # "IWF" is never written: "The UK's Internet Watch Foundation ..." states it, and a sentence
+    # about UNICEF's images, which does not, no longer comes first.
+    answer = ask(minilm_index, answerer, "Where did the IWF find the images?")
+    assert [c.quote for c in answer.citations] == [
+        "The UK’s Internet Watch Foundation recently flagged nearly 14,000 suspected AI-generated images on a single "
+        "dark-web forum."
+    ]
