@@ -124,7 +124,17 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.retrieval import BM25_STOPWORDS, looks_like_follow_up, retrieval_query, stem
 from assistant.sentences import sentence_spans
-from assistant.types import CONFLICT_NOTE, INSTRUCTION_NOTE, REFUSAL_TEXT, Answer, AnswerDelta, Citation, Hit, Question
+from assistant.types import (
+    CONFLICT_NOTE,
+    INSTRUCTION_NOTE,
+    REFUSAL_TEXT,
+    SUMMARY_NOTE,
+    Answer,
+    AnswerDelta,
+    Citation,
+    Hit,
+    Question,
+)
 
 log = logging.getLogger(__name__)
 
@@ -596,6 +606,10 @@ _COMPOSE = re.compile(
     r"(?:poems?|stor(?:y|ies)|songs?|essays?|jokes?|haikus?|limericks?|sonnets?|raps?|lyrics|novels?|tales?|fiction)\b",
     re.I,
 )
+
+
+#: A request for a summary or overview ("Summarize the articles.", "Give me an overview").
+_ASKS_SUMMARY = re.compile(r"\b(?:summari[sz]e|summary|summarization|overview|tl;?dr|gist)\b", re.I)
 
 
 def is_instruction(question: str) -> bool:
@@ -1583,7 +1597,15 @@ class ExtractiveAnswerer:
                 log.debug("cos=%.3f cov=%.2f soft=%.2f %s", c.cosine, c.coverage, c.soft_topic, c.text[:70])
         if not chosen:
             elapsed = (time.perf_counter() - began) * 1000
-            why = (INSTRUCTION_NOTE,) if instruction else (unmentioned_note(unmentioned),) if unmentioned else ()
+            why = (
+                (INSTRUCTION_NOTE,)
+                if instruction
+                else (unmentioned_note(unmentioned),)
+                if unmentioned
+                else (SUMMARY_NOTE,)
+                if _ASKS_SUMMARY.search(question.question)
+                else ()
+            )
             refusal = Answer(REFUSAL_TEXT, True, notes=why, timings_ms={"answer": elapsed}, hits=tuple(hits))
             return refusal, [REFUSAL_TEXT]
 

@@ -19,6 +19,12 @@ INSTRUCTION_NOTE = (
     "citeline answers questions by quoting the documents; it does not follow instructions or write new text."
 )
 
+#: The note on a refused request for a summary: quoting answers questions, it writes no summary.
+SUMMARY_NOTE = (
+    "citeline quotes the sentences that answer a question; it does not write summaries. "
+    "Ask about something the documents cover, such as who did what, when or why."
+)
+
 #: Note added to an answer when its sources disagree with each other.
 CONFLICT_NOTE = "The sources differ on this point; both versions are shown with their citations."
 
