@@ -115,7 +115,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -749,20 +749,19 @@ def has_answer_type(
     return True
 
 
+def _after_new_word(sentence: str, noun: str, new: Callable[[str], bool]) -> bool:
+    """Whether `sentence` states `noun` right after a word `new` accepts ("the timeit module")."""
+    words = _WORD.findall(sentence)
+    return any(words_match(word.lower(), noun) and new(before) for before, word in itertools.pairwise(words))
+
+
 def _describes(sentence: str, noun: str, asked: frozenset[str]) -> bool:
     """Whether `sentence` states `noun` right after a lower-case content word `asked` lacks."""
-    words = _WORD.findall(sentence)
-    for before, word in itertools.pairwise(words):
-        key = before.lower()
-        if (
-            words_match(_word_key(word), noun)
-            and before.islower()
-            and key not in asked
-            and key not in _STOPWORDS
-            and key not in _FUNCTION_WORDS
-        ):
-            return True
-    return False
+
+    def new(word: str) -> bool:
+        return word.islower() and word not in asked and word not in _STOPWORDS and word not in _FUNCTION_WORDS
+
+    return _after_new_word(sentence, noun, new)
 
 
 def _names_code(sentence: str, known: set[str], head: str | None) -> bool:
@@ -776,12 +775,7 @@ def _names_code(sentence: str, known: set[str], head: str | None) -> bool:
         return True
     if any(new(m.group(1)) for m in _CALLED.finditer(sentence)):
         return True
-    if head:
-        words = _WORD.findall(sentence)
-        for before, word in itertools.pairwise(words):
-            if words_match(word.lower(), head) and not before[:1].isupper() and new(before):
-                return True
-    return False
+    return head is not None and _after_new_word(sentence, head, lambda w: not w[:1].isupper() and new(w))
 
 
 #: An acronym this long may stand for the capitalised words it abbreviates ("IWF"; "UK" may not:
@@ -1157,6 +1151,7 @@ class ExtractiveAnswerer:
             topic = [] if short else [w for w in words if w not in names and w not in _TYPE_WORDS]
             which = _WHICH_HEAD.search(piece)
             head = which.group(1).lower() if which else None
+            tokens = _WORD.findall(piece)
             phrase = _WHICH_PHRASE.search(piece)
             described = None
             if phrase:
@@ -1164,7 +1159,7 @@ class ExtractiveAnswerer:
                 noun = next((w for w in nouns if w[-1] in "'’"), nouns[-1])
                 noun = _word_key(noun.rstrip("'’"))
                 if noun not in _STOPWORDS and noun not in _TYPE_WORDS:
-                    described = (noun, frozenset(w.lower() for w in _WORD.findall(piece)))
+                    described = (noun, frozenset(w.lower() for w in tokens))
             parts.append(
                 _Part(
                     text=piece,
@@ -1180,9 +1175,7 @@ class ExtractiveAnswerer:
                     described=described,
                     why=bool(_ASKS_WHY.match(piece)),
                     acronyms=frozenset(
-                        w.lower()
-                        for w in _WORD.findall(piece)
-                        if w.isupper() and w.isalpha() and len(w) >= _MIN_ACRONYM
+                        w.lower() for w in tokens if w.isupper() and w.isalpha() and len(w) >= _MIN_ACRONYM
                     ),
                     restated=_sentence_words(" ".join(weights)) if _ASKS_WH.match(piece) else None,
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
@@ -1233,11 +1226,12 @@ class ExtractiveAnswerer:
             n for n in asked_names
             if "-" not in n and sum(1 for sw in sentence_words if sw.has(n)) <= DISTINCTIVE_NAME_SHARE * len(candidates)
         }  # fmt: skip
+        scoping_acronyms = any(len(n) >= _MIN_ACRONYM for p in parts for n in p.scoping_names)
         for cand, s_words in zip(candidates, sentence_words, strict=True):
             c_words = _sentence_words(cand.context) if needs_context else s_words
             # An acronym the question scopes by abbreviates capitalised words there ("IWF":
             # "Internet Watch Foundation").
-            initials = _initials(_WORD.findall(cand.context)) if near_names else ""
+            initials = _initials(_WORD.findall(cand.context)) if scoping_acronyms else ""
             cand.figures = quantities(cand.text)
             cand.part_scores, cand.part_ok, cand.part_typed, cand.part_near = [], [], [], []
             cand.part_cosines = []
@@ -1295,11 +1289,13 @@ class ExtractiveAnswerer:
                 if part.defines is not None and part.defines.match(cand.text):
                     score += DEFINES_WEIGHT
                 evidence = cosine + SOFT_TOPIC_WEIGHT * soft_topic + LEXICAL_EVIDENCE_WEIGHT * topic_coverage
+                own = own_names[part.text]
+                states_own = bool(own) and all(s_words.has(n) for n in own)
                 # A part with no topic words ("What did X find in Y?", "What happened in Paris?")
                 # is about its names alone: a sentence supports it only where they are all stated.
-                if anchored and not part.topic and own_names[part.text]:
+                if anchored and not part.topic and own:
                     around = c_words if needs_context else _sentence_words(cand.context)
-                    anchored = all(around.has(n) for n in own_names[part.text])
+                    anchored = all(around.has(n) for n in own)
                 ok = (
                     typed
                     and anchored
@@ -1315,13 +1311,7 @@ class ExtractiveAnswerer:
                         # A why-question about what a sentence names, answered by the reason it states
                         # ("Why is Grok in trouble?": "... blocked access to the Grok chatbot ... over
                         # concerns that ..."), however vague the question's other words.
-                        or (
-                            part.why
-                            and bool(own_names[part.text])
-                            and all(s_words.has(n) for n in own_names[part.text])
-                            and cosine >= self.min_cosine
-                            and bool(_REASON.search(cand.text))
-                        )
+                        or (part.why and states_own and cosine >= self.min_cosine and bool(_REASON.search(cand.text)))
                     )
                 )
                 cand.part_scores.append(score)
@@ -1332,9 +1322,8 @@ class ExtractiveAnswerer:
                     not ok
                     and typed
                     and anchored
-                    and bool(own_names[part.text])
-                    and own_names[part.text] <= distinctive
-                    and all(s_words.has(n) for n in own_names[part.text])
+                    and states_own
+                    and own <= distinctive
                     and own_cosine >= self.min_cosine
                     and not (part.restated is not None and _says_nothing_new(cand.text, part.restated))
                 )
@@ -1597,15 +1586,13 @@ class ExtractiveAnswerer:
                 log.debug("cos=%.3f cov=%.2f soft=%.2f %s", c.cosine, c.coverage, c.soft_topic, c.text[:70])
         if not chosen:
             elapsed = (time.perf_counter() - began) * 1000
-            why = (
-                (INSTRUCTION_NOTE,)
-                if instruction
-                else (unmentioned_note(unmentioned),)
-                if unmentioned
-                else (SUMMARY_NOTE,)
-                if _ASKS_SUMMARY.search(question.question)
-                else ()
-            )
+            why: tuple[str, ...] = ()
+            if instruction:
+                why = (INSTRUCTION_NOTE,)
+            elif unmentioned:
+                why = (unmentioned_note(unmentioned),)
+            elif _ASKS_SUMMARY.search(question.question):
+                why = (SUMMARY_NOTE,)
             refusal = Answer(REFUSAL_TEXT, True, notes=why, timings_ms={"answer": elapsed}, hits=tuple(hits))
             return refusal, [REFUSAL_TEXT]
 
