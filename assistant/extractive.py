@@ -317,6 +317,15 @@ _WHICH_PHRASE = re.compile(
     r"\b[Ww]hich\s+((?:[a-z][\w\-]*['’]?\s+){0,3}?[a-z][\w\-]*['’]?)\s+"
     r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|should)\b"
 )
+#: "What is the name of the dark-web forum where ...?": the noun whose name is asked (its last word
+#: before a relative word, a preposition, a name or the end). A sentence stating a new name next to
+#: that noun answers it ("the Tor forum", "the forum, Dread,"); one mentioning the forum, unnamed, does not.
+_NAME_OF = re.compile(
+    r"\b[Nn]ames?\s+of\s+(?:the\s+|an?\s+|\d+\s+|\w+['’]s?\s+|[A-Z][\w\-]*\s+)*((?:[a-z][\w\-]*\s+){0,3}?[a-z][\w\-]*)"
+    r"(?=\s*\?|\s*$|\s+(?:where|when|that|which|who|whom|whose|in|on|at|of|for|from|by|with|behind|about|against|into|to|under|over|between|during|after|before|since|like|as|and|or|is|was|are|were|did|does|do|has|have|had)\b|\s+[A-Z])"
+)
+#: How close (in words) a name must be to the noun it names.
+_NAMED_WINDOW = 3
 _ASKS_HOW_OR_WHY = re.compile(r"\s*(?:how|why)\b(?!\s+(?:many|much|long|big|large|old|far)\b)", re.I)
 #: "Why ...?" is answered by a reason: a sentence stating one in so many words ("blocked access to the
 #: Grok chatbot ... over concerns that it was being used to generate sexual deepfake content").
@@ -704,6 +713,7 @@ def has_answer_type(
     common: frozenset[str] = frozenset(),
     head: str | None = None,
     described: tuple[str, frozenset[str]] | None = None,
+    named: str | None = None,
 ) -> bool:
     """Whether `sentence` holds the kind of answer asked for (a name must be one the question lacks).
 
@@ -715,6 +725,7 @@ def has_answer_type(
     "which" question's noun may also be answered by a description: `described` is that noun and
     the question's own words, and a sentence stating the noun after a word the question lacks
     names a kind of it ("widely used social media platforms" for "Which platforms' ...?").
+    For "What is the name of the X ...?", `named` is X: the new name must stand next to it.
     """
     if kind == "date":
         return bool(_DATE.search(sentence))
@@ -730,8 +741,13 @@ def has_answer_type(
         return bool(figures) or bool(_DURATION.search(sentence))
     if kind == "name":
         known_parts = set(known) | {part for name in known for part in name.split("-")}
-        for i, raw in enumerate(_WORD.findall(sentence)):
-            if not raw[:1].isupper():
+        tokens = _WORD.findall(sentence)
+        near = None
+        if named is not None:
+            at = [i for i, raw in enumerate(tokens) if words_match(raw.lower(), named)]
+            near = {j for i in at for j in range(i - _NAMED_WINDOW, i + _NAMED_WINDOW + 1)}
+        for i, raw in enumerate(tokens):
+            if not raw[:1].isupper() or (near is not None and i not in near):
                 continue
             word = _word_key(raw)
             if word in known_parts or all(part in known_parts for part in word.split("-")):
@@ -743,10 +759,19 @@ def has_answer_type(
             ):
                 continue
             return True
-        return _names_code(sentence, known_parts, head) or (
-            described is not None and _describes(sentence, *described)
-        )
+        if named is not None:  # or in code ("sys.path"), or "called pip"
+            return _names_code(sentence, known_parts, None)
+        return _names_code(sentence, known_parts, head) or (described is not None and _describes(sentence, *described))
     return True
+
+
+def named_noun(question: str) -> str | None:
+    """X in "What is the name of the X ...?" (its last word, singular as the sentences may write it)."""
+    m = _NAME_OF.search(question)
+    if not m:
+        return None
+    noun = _word_key(m.group(1).split()[-1])
+    return None if noun in _STOPWORDS or noun in _TYPE_WORDS else noun
 
 
 def _after_new_word(sentence: str, noun: str, new: Callable[[str], bool]) -> bool:
@@ -917,6 +942,8 @@ class _Part:
     why: bool = False
     #: The noun a "which ... did" part asks about and the part's words (see `has_answer_type`).
     described: tuple[str, frozenset[str]] | None = None
+    #: For "What is the name of the X ...?", X (see `_NAME_OF`).
+    named: str | None = None
     #: Its adjacent content-word pairs, stemmed (see PHRASE_WEIGHT).
     pairs: frozenset[tuple[str, str]] = frozenset()
     #: For a what/which/who/how/why part, its own and its context's words: a sentence saying
@@ -1173,6 +1200,7 @@ class ExtractiveAnswerer:
                     answer_type=kind,
                     head=head,
                     described=described,
+                    named=named_noun(piece),
                     why=bool(_ASKS_WHY.match(piece)),
                     acronyms=frozenset(
                         w.lower() for w in tokens if w.isupper() and w.isalpha() and len(w) >= _MIN_ACRONYM
@@ -1268,7 +1296,7 @@ class ExtractiveAnswerer:
                 soft = [1.0 if w in matched else nearest[row[w]] for w in part.topic]
                 soft_topic = sum(soft) / len(soft) if soft else 1.0
                 typed = has_answer_type(
-                    cand.text, part.answer_type, part.names, cand.figures, common, part.head, part.described
+                    cand.text, part.answer_type, part.names, cand.figures, common, part.head, part.described, part.named
                 )
                 if typed and part.counted:
                     typed = self._counts(part.counted, cand.text, similarity, row, column)

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from assistant import extractive
-from assistant.extractive import ExtractiveAnswerer, has_answer_type, lowercase_words, quantities, split_sentences
+from assistant.extractive import (
+    ExtractiveAnswerer,
+    has_answer_type,
+    lowercase_words,
+    named_noun,
+    quantities,
+    split_sentences,
+)
 from assistant.retrieval import HybridRetriever
 from assistant.types import CONFLICT_NOTE, REFUSAL_TEXT, Answer, AnswerDelta, ChunkIndex, Question
 from tests.fakes import InMemoryIndex, KeywordEmbeddings, make_document
@@ -869,6 +876,24 @@ def test_a_which_question_is_answered_by_a_description_of_what_it_asks_about() -
     named = frozenset(_WORDS.findall("which social media platforms did the regulators name"))
     assert not has_answer_type(stated, "name", set(), frozenset(), described=("platforms", named))
     # End to end on the real model: eval case h4-para-social-media.
+
+
+def test_a_name_of_question_is_answered_only_by_a_name_next_to_the_noun_it_asks_about() -> None:
+    forum = "The UK's Internet Watch Foundation recently flagged nearly 14,000 images on a single dark-web forum."
+    known = {"internet", "watch", "foundation"}
+    asked = "What is the name of the dark-web forum where the Internet Watch Foundation found the images?"
+    assert named_noun(asked) == "forum"
+    # The forum is mentioned, unnamed: "UK" is a new name, but it names the foundation, not the forum.
+    assert not has_answer_type(forum, "name", known, frozenset(), named="forum")
+    assert has_answer_type(forum, "name", known, frozenset())  # a plain "which" question takes any new name
+    named = "The images were found on a dark-web forum called Shadowlands."
+    assert has_answer_type(named, "name", known, frozenset(), named="forum")
+    grok = "Indonesia has blocked access to the Grok chatbot developed by xAI."
+    assert named_noun("What is the name of the chatbot that Indonesia blocked?") == "chatbot"
+    assert has_answer_type(grok, "name", {"indonesia"}, frozenset(), named="chatbot")
+    assert named_noun("What are the names of the 11 nations UNICEF surveyed?") == "nations"
+    assert named_noun("What is the name of the UNICEF office that led the research?") == "office"
+    assert named_noun("Which office led it?") is None
 
 
 @pytest.mark.model

@@ -122,10 +122,10 @@ def test_shipped_thresholds_gate_every_target_metric() -> None:
     assert shipped["recall_at_k"] == 1.0
     assert shipped["citation_validity"] == 1.0
     assert shipped["conflict_surfaced"] == 1.0
-    # ... the two it does not reach yet (targets 0.95) at their measured level on all 217 cases
-    # (0.949 / 0.955 on the 137 tuning cases: all but the held-out sets heldout3 to heldout6).
-    assert shipped["key_fact_recall"] >= 0.931
-    assert shipped["refusal_f1"] >= 0.902
+    # ... the two it does not reach yet (targets 0.95) at their measured level on all 219 cases
+    # (0.950 / 0.955 on the 139 tuning cases: all but the held-out sets heldout3 to heldout6).
+    assert shipped["key_fact_recall"] >= 0.932
+    assert shipped["refusal_f1"] >= 0.909
 
 
 def test_bad_thresholds_file_is_a_clear_error(tmp_path: Path) -> None:
