@@ -33,6 +33,18 @@ class InvalidQuestion(ValueError):
     """The question cannot be answered as given (empty, too long, malformed); the message says why."""
 
 
+def check_encodable(text: str, what: str) -> None:
+    """Raise `InvalidQuestion` if `text` holds a lone surrogate (JSON's "\\ud800"): it is no text the
+    tokenizer can read, and one such text in a shared encode batch would fail every request in it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidQuestion(
+            f"{what} contains a character that is not valid text (an unpaired surrogate at position "
+            f"{exc.start}): send it as UTF-8."
+        ) from None
+
+
 def validate_question(question: str, max_chars: int) -> str:
     """The question, stripped; raises `InvalidQuestion` if it is empty or longer than `max_chars`."""
     if not isinstance(question, str):
@@ -40,6 +52,7 @@ def validate_question(question: str, max_chars: int) -> str:
     text = question.strip()
     if not text:
         raise InvalidQuestion("The question is empty: type a question about the documents.")
+    check_encodable(text, "The question")
     if len(text) > max_chars:
         raise InvalidQuestion(
             f"The question is too long ({len(text)} characters; the limit is {max_chars}). "
@@ -107,6 +120,8 @@ class CitelineChain(Runnable[QuestionInput, Answer]):
             raise InvalidQuestion(f"Cannot answer a {type(value).__name__}: pass a Question or a dict.")
         if isinstance(history, str) or not all(isinstance(h, str) for h in history):
             raise InvalidQuestion('"history" must be a list of earlier questions (strings).')
+        for i, earlier in enumerate(history):
+            check_encodable(earlier, f"Earlier question {i + 1} of the history")
         text = validate_question(question, self.max_question_chars)
         return Question(text, tuple(h for h in history if h.strip()))
 

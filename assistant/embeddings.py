@@ -139,8 +139,18 @@ class BundledMiniLM(Embeddings):
                 try:
                     vectors = impl.embed_documents(joined)
                 except BaseException as exc:
-                    for r in batch:
-                        r.error = exc
+                    if len(batch) == 1 or not isinstance(exc, Exception):  # KeyboardInterrupt: all stop
+                        for r in batch:
+                            r.error = exc
+                    else:
+                        # One caller's bad text must not fail the others combined with it: each
+                        # is encoded alone, and only the ones that fail again get their error.
+                        for r in batch:
+                            self.encode_calls += 1
+                            try:
+                                r.vectors = impl.embed_documents(r.texts)
+                            except Exception as own:
+                                r.error = own
                 else:
                     at = 0
                     for r in batch:

@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.chain import InvalidQuestion, validate_question
+from assistant.chain import InvalidQuestion, check_encodable, validate_question
 from assistant.config import Settings
 from assistant.types import Answer, AnswerDelta, Question
 from ui.feedback import FeedbackStore
@@ -189,6 +189,8 @@ def parse_ask_body(raw: bytes, settings: Settings) -> Question:
     if any(len(h) > settings.max_question_chars for h in history):
         raise BadRequest(422, f'each "history" item must be at most {settings.max_question_chars} characters')
     try:
+        for i, earlier in enumerate(history):
+            check_encodable(earlier, f"Earlier question {i + 1} of the history")
         clean = validate_question(question, settings.max_question_chars)
     except InvalidQuestion as exc:
         raise BadRequest(422, str(exc)) from None

@@ -52,6 +52,11 @@ def test_chain_rejects_bad_input_before_retrieving(keyword_index: InMemoryIndex)
     ):
         with pytest.raises(InvalidQuestion):
             chain.invoke(bad)
+    # A lone surrogate (JSON "\\ud800") is no text the tokenizer can read: said plainly, not a crash.
+    with pytest.raises(InvalidQuestion, match=r"The question contains .* not valid text .* position 7"):
+        chain.invoke({"question": "UNICEF \ud800 demand"})
+    with pytest.raises(InvalidQuestion, match="Earlier question 2 of the history contains"):
+        chain.invoke({"question": "What does UNICEF demand?", "history": ["ok", "bad \udfff"]})
     assert keyword_index.dense_calls == 0
 
 

@@ -95,6 +95,21 @@ def test_bad_input_gets_clear_4xx(
     assert fake_chain.received == []
 
 
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (rb'{"question": "UNICEF \ud800 demand"}', "The question contains a character that is not valid text"),
+        (rb'{"question": "ok?", "history": ["fine", "\udfff"]}', "Earlier question 2 of the history"),
+    ],
+)
+def test_a_lone_surrogate_is_a_clear_422(client: TestClient, fake_chain: FakeChain, raw: bytes, words: str) -> None:
+    # Valid JSON ("\\ud800" escapes) but no text the tokenizer can read: said plainly, before answering
+    # (it had been a 500, and failed every request whose sentences were encoded in the same batch).
+    r = client.post("/api/ask", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and words in r.json()["error"]
+    assert fake_chain.received == []
+
+
 def test_malformed_json_is_400(client: TestClient) -> None:
     r = client.post("/api/ask", content=b'{"question": "unterminated', headers={"content-type": "application/json"})
     assert r.status_code == 400
