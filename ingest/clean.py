@@ -30,7 +30,9 @@ _ATTR_DEBRIS = re.compile(
     rf"(?:\b[a-zA-Z][\w:-]*\s*=\s*[{_Q}][^{_Q}<>]*[{_Q}]\s*)+/?>"
 )
 # A whole tag, or a stray closing tag. Autolinks like <https://x> are kept (":" after the name).
-_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:[\s/][^<>]*)?>")
+# A script or style element: its contents are code, never the document's text (it may span lines).
+_CODE_ELEMENT = re.compile(r"<(script|style)\b[^<>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BULLET = re.compile(r"^(?:[\u2022\u25aa\u25e6\u25cf\u00b7\u2023\u2043\u2219\u25a0\u25a1\u2013*+]|-(?=\s))\s+")
 # Leading emoji / symbols / punctuation before the words of a line ("✅ Follow us ...").
 _LEAD_SYMBOLS = re.compile(r"^[\W_]+")
@@ -105,6 +107,10 @@ def _normalise_inline(line: str, removals: list[Removal], markup: bool = True) -
                 removals.append(Removal("markup", match.group().strip()))
             line = pattern.sub("", line)
         line = html.unescape(line)
+        # A tag written as entities ("&lt;b&gt;") is markup once decoded.
+        for match in _TAG.finditer(line):
+            removals.append(Removal("markup", match.group().strip()))
+        line = _TAG.sub("", line)
     line = line.replace("\u00a0", " ")
     line = re.sub(r"[ \t]{2,}", " ", line)
     return line.strip()
@@ -192,6 +198,9 @@ def clean(text: str, markup: bool = True) -> tuple[str, tuple[Removal, ...]]:
     text the page shows ("<stdin>", "&amp;").
     """
     removals: list[Removal] = []
+    if markup:
+        removals.extend(Removal("markup", " ".join(m.group().split())) for m in _CODE_ELEMENT.finditer(text))
+        text = _CODE_ELEMENT.sub("", text)
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines: list[str] = []
     for raw_line in raw_lines:

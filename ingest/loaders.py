@@ -49,7 +49,9 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS |
 #:    header's <h1> is no page title; re-reading also re-chunks with sentences no longer split
 #:    at a period standing alone ("the . (period) character").
 #: 10: a box of paragraphs in a page's main content (a "Note") is kept, however many links it has.
-EXTRACTOR_VERSION = 10
+#: 11: in a text file, a <script>/<style> element goes with its contents, a tag whose name ends in
+#:     "/" ("<svg/onload=...>") is markup too, and so is a tag written as entities ("&lt;b&gt;").
+EXTRACTOR_VERSION = 11
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")

@@ -161,6 +161,26 @@ def test_straight_quote_markup_tags_and_entities() -> None:
     assert "<" not in cleaned and "href" not in cleaned
 
 
+def test_scripts_slash_tags_and_entity_tags_are_markup_not_text() -> None:
+    text = (
+        "It took &lt;b&gt;two years&lt;/b&gt; to decide.\n"
+        "A page <svg/onload=alert('svg')> said hello.\n"
+        "Before <script>alert('xss-script')</script> the end.\n"
+        '<script type="text/javascript">\nvar tracker = 1;\n</script>\n'
+        "The header &lt;stdio.h&gt; is included when 3 &lt; 5 and x<y.\n"
+    )
+    cleaned, removed = clean(text)
+    assert cleaned.split("\n\n") == [
+        "It took two years to decide.",
+        "A page said hello.",
+        "Before the end.",
+        "The header <stdio.h> is included when 3 < 5 and x<y.",  # no tags: kept as written
+    ]
+    assert "alert" not in cleaned and "tracker" not in cleaned
+    reported = [r.text for r in removed if r.kind == "markup"]
+    assert "<script>alert('xss-script')</script>" in reported and "<svg/onload=alert('svg')>" in reported
+
+
 def test_prose_that_mentions_ads_or_cookies_is_kept() -> None:
     text = (
         "Advertisement revenue fell sharply in the third quarter, the company said in its filing.\n"
