@@ -189,6 +189,11 @@ DISTINCTIVE_NAME_SHARE = 0.25
 #: for?" are answered by what it demands or urges. MiniLM puts these words far apart as words
 #: (asking ~ demanding 0.42), so each counts as a soft match for the others.
 _REQUEST_STEMS = frozenset({"ask", "want", "demand", "urg", "request", "seek", "sought"})
+#: Verbs of making something public, by stem: "When was the statement published?" and "... issued?"
+#: are answered by "The statement, ... released February 23, ...". In a sentence only their past
+#: forms count ("released", "issued"): "a press release", "the issue" name no such act.
+_PUBLISH_STEMS = frozenset({"publish", "releas", "issu", "announc", "unveil"})
+_FUTURE = re.compile(r"\b(?:will|shall|next|upcoming|going to)\b", re.I)
 #: Two sentences this similar (cosine) are about the same thing: redundant, or a conflict.
 SAME_CLAIM_COSINE = 0.60
 #: Two sentences this similar with the same figures are near-duplicates.
@@ -774,6 +779,12 @@ def named_noun(question: str) -> str | None:
     return None if noun in _STOPWORDS or noun in _TYPE_WORDS else noun
 
 
+@lru_cache(maxsize=8192)
+def _states_publishing(sentence: str) -> bool:
+    """Whether `sentence` says something was made public ("released", "issued"; see `_PUBLISH_STEMS`)."""
+    return any(w.endswith("ed") and stem(w) in _PUBLISH_STEMS for w in _LOWER_WORD.findall(sentence))
+
+
 def _after_new_word(sentence: str, noun: str, new: Callable[[str], bool]) -> bool:
     """Whether `sentence` states `noun` right after a word `new` accepts ("the timeit module")."""
     words = _WORD.findall(sentence)
@@ -942,6 +953,8 @@ class _Part:
     why: bool = False
     #: The noun a "which ... did" part asks about and the part's words (see `has_answer_type`).
     described: tuple[str, frozenset[str]] | None = None
+    #: Its topic words that are verbs of making public ("published"; see `_PUBLISH_STEMS`).
+    publishing: frozenset[str] = frozenset()
     #: For "What is the name of the X ...?", X (see `_NAME_OF`).
     named: str | None = None
     #: Its adjacent content-word pairs, stemmed (see PHRASE_WEIGHT).
@@ -1201,6 +1214,10 @@ class ExtractiveAnswerer:
                     head=head,
                     described=described,
                     named=named_noun(piece),
+                    # (Not for what is yet to come: "When will the Assembly publish its next statement?")
+                    publishing=frozenset(
+                        w for w in topic if stem(w) in _PUBLISH_STEMS and not _FUTURE.search(piece)
+                    ),
                     why=bool(_ASKS_WHY.match(piece)),
                     acronyms=frozenset(
                         w.lower() for w in tokens if w.isupper() and w.isalpha() and len(w) >= _MIN_ACRONYM
@@ -1270,6 +1287,8 @@ class ExtractiveAnswerer:
             own_initials: str | None = None
             for part in parts:
                 matched = {w for w in part.weights if s_words.has(w)}
+                if part.publishing and not part.publishing <= matched and _states_publishing(cand.text):
+                    matched |= part.publishing  # "published" stated as "released"
                 # An acronym is stated by the capitalised words it abbreviates ("IWF").
                 acronyms = [n for n in part.acronyms if n not in matched]
                 if acronyms:

@@ -907,3 +907,19 @@ def test_an_acronym_is_stated_by_the_capitalised_words_it_abbreviates(
         "The UK’s Internet Watch Foundation recently flagged nearly 14,000 suspected AI-generated images on a single "
         "dark-web forum."
     ]
+
+
+@pytest.mark.model
+def test_a_date_asked_with_another_verb_of_making_public_is_found(
+    minilm_index: InMemoryIndex, answerer: ExtractiveAnswerer
+) -> None:
+    # The documents say the statement was "released February 23"; a user asks when it was
+    # published or issued. What is yet to come is not answered by what was released.
+    released = (
+        "The statement, coordinated by the Global Privacy Assembly’s International Enforcement Cooperation Working "
+        "Group and released February 23, highlights concerns about AI tools that can create or manipulate images "
+        "depicting identifiable people."
+    )
+    for question in ("When was the joint statement published?", "What date was the joint statement issued?"):
+        assert [c.quote for c in ask(minilm_index, answerer, question).citations] == [released], question
+    assert ask(minilm_index, answerer, "When will the Global Privacy Assembly publish its next statement?").refused
