@@ -1,7 +1,10 @@
 """The Gradio chat: streamed cited answers, a sources panel, thumbs up/down, example questions.
 
 Everything that comes from a document is escaped before it is put in a page: documents
-are data and may contain markup (``<script>``, ``<img onerror>``, ``javascript:`` links).
+are data and may contain markup (``<script>``, ``<img onerror>``, ``javascript:`` links) or
+Markdown (``[text](url)``, ``![pixel](url)``, ``**bold**``). The chat bubbles are plain text:
+the Chatbot renders no Markdown and no LaTeX, and each message's content is the text itself,
+HTML-escaped, because Gradio still reads a message as HTML (see `bubble_content`).
 Each browser session keeps its own history in ``gr.State``; nothing is shared between users.
 """
 
@@ -228,19 +231,24 @@ def render_sources(answer: Answer, get_document: Callable[[str], StoredDocument 
 
 
 def format_answer_text(answer: Answer) -> str:
-    """The chat bubble text: the answer (escaped, with its [n] markers), then its notes.
+    """The chat bubble's plain text: the answer (with its [n] markers), then its notes.
 
     A refusal and its reasons read as one line of information; under an answer, each note is
-    marked as information (ℹ️) or as a warning (⚠️, e.g. the sources differ).
+    a paragraph marked as information (ℹ️) or as a warning (⚠️, e.g. the sources differ).
     """
-    text = html.escape(answer.text)
     if answer.refused:
-        notes = "".join(f" {html.escape(n)}" for n in answer.notes)
-        return f"ℹ️ {text}{notes}"
-    for note in answer.notes:
-        glyph = "⚠️" if note in answer.warnings else "ℹ️"
-        text += f"\n\n{glyph} _{html.escape(note)}_"
-    return text
+        return " ".join([f"ℹ️ {answer.text}", *answer.notes])
+    notes = [f"{'⚠️' if note in answer.warnings else 'ℹ️'} {note}" for note in answer.notes]
+    return "\n\n".join([answer.text, *notes])
+
+
+def bubble_content(text: str) -> str:
+    """A chat message's content for plain `text`.
+
+    With render_markdown=False Gradio 6 still parses a message as HTML (then sanitizes it), so
+    `<b>` or `&amp;` in a document would be read as markup: escaping makes it show as written.
+    """
+    return html.escape(text, quote=False)
 
 
 # ------------------------------------------------------------------------------ handlers
@@ -269,7 +277,7 @@ class ChatHandlers:
             yield message, messages, gr.skip(), turns
             return
         history = [t["question"] for t in turns][-self.settings.max_history :] if self.settings.max_history else []
-        messages.append({"role": "user", "content": html.escape(question)})
+        messages.append({"role": "user", "content": bubble_content(question)})
         messages.append({"role": "assistant", "content": "…"})
         yield "", messages, gr.skip(), turns
         streamed = ""
@@ -278,7 +286,7 @@ class ChatHandlers:
             for piece in self.chain.stream(Question(question=question, history=tuple(history))):
                 if isinstance(piece, AnswerDelta):
                     streamed += piece.text
-                    messages[-1] = {"role": "assistant", "content": html.escape(streamed)}
+                    messages[-1] = {"role": "assistant", "content": bubble_content(streamed)}
                     yield "", messages, gr.skip(), turns
                 elif isinstance(piece, Answer):
                     final = piece
@@ -289,7 +297,7 @@ class ChatHandlers:
             messages[-1] = {"role": "assistant", "content": ERROR_TEXT}
             yield "", messages, gr.skip(), turns
             return
-        messages[-1] = {"role": "assistant", "content": format_answer_text(final)}
+        messages[-1] = {"role": "assistant", "content": bubble_content(format_answer_text(final))}
         turns.append({"question": question, "history": history, "answer": final.to_json()})
         yield "", messages, render_sources(final, self._get_document), turns
 
@@ -373,8 +381,11 @@ def build_chat(chain: Any, settings: Settings, feedback: FeedbackStore | None = 
                 chatbot = gr.Chatbot(
                     label="Chat",
                     height=460,
+                    # Plain text: a quote is shown as the document has it, never as Markdown
+                    # (a live link, a remote image) or maths; sanitizing stays as a second guard.
                     sanitize_html=True,
-                    render_markdown=True,
+                    render_markdown=False,
+                    latex_delimiters=[],
                     allow_tags=False,
                     feedback_options=("Like", "Dislike"),
                     buttons=["copy"],

@@ -34,10 +34,17 @@ MALICIOUS_TEXT = (
     "<script>alert(1)</script> The lighthouse lamp is cleaned every Tuesday <img src=x onerror=alert(2)>. "
     '<a href="javascript:alert(3)">click</a> Keepers log every visit.'
 )
+#: Document text that is Markdown and markup to a renderer: the chat must show it as written.
+EXPENSES_QUOTE = (
+    "Every claim needs the [manager signature](https://evil.example/phish) and a stamp "
+    '![tracking](https://evil.example/pixel.png), is **always** checked by the "audit" team, '
+    "and <b>AT&T</b> receipts &amp; $$x^2$$ bills count."
+)
+EXPENSES_TEXT = f"Harbour expense policy. {EXPENSES_QUOTE} Claims are paid monthly."
 
 
 class FakeIndex:
-    """In-memory ChunkIndex with two documents (one benign, one carrying hostile markup)."""
+    """In-memory ChunkIndex with three documents (one benign, one carrying hostile markup, one Markdown)."""
 
     def __init__(self) -> None:
         self.docs = {
@@ -49,6 +56,7 @@ class FakeIndex:
                 MALICIOUS_TEXT,
                 "h2",
             ),
+            "expenses": StoredDocument("expenses", "expenses.txt", "Expense policy", EXPENSES_TEXT, "h3"),
         }
 
     def dense_search(self, query: str, k: int) -> list[Hit]:
@@ -79,6 +87,7 @@ class FakeChain(Runnable[Any, Answer]):
     - "unknowable": refusal
     - "disagree": two citations and the conflict note
     - "lighthouse": cites the hostile document (with a javascript: url)
+    - "expense": quotes a sentence holding Markdown, markup and entities
     - anything else: the UNICEF figure with citation [1]
     """
 
@@ -99,6 +108,9 @@ class FakeChain(Runnable[Any, Answer]):
             quote = "The lighthouse lamp is cleaned every Tuesday <img src=x onerror=alert(2)>."
             c = _cite(self.index, 1, "evil", quote, url="javascript:alert(3)")
             return Answer(f"{quote} [1]", refused=False, citations=(c,))
+        if "expense" in text:
+            c = _cite(self.index, 1, "expenses", EXPENSES_QUOTE)
+            return Answer(f"{EXPENSES_QUOTE} [1]", refused=False, citations=(c,))
         if "disagree" in text:
             c1 = _cite(self.index, 1, "unicef", "UNICEF issued an urgent global call on Wednesday.")
             c2 = _cite(self.index, 2, "unicef", "The agency urged governments to act.", url="https://example.org/u")

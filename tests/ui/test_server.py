@@ -130,7 +130,7 @@ def test_unknown_route_and_wrong_method_are_json(client: TestClient) -> None:
 
 def test_health_counts_documents_and_chunks(client: TestClient) -> None:
     r = client.get("/api/health")
-    assert r.json() == {"status": "ok", "documents": 2, "chunks": 2}
+    assert r.json() == {"status": "ok", "documents": 3, "chunks": 3}
     assert r.headers["x-content-type-options"] == "nosniff"
 
 

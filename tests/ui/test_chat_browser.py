@@ -1,0 +1,41 @@
+"""The Gradio chat in chromium, against the fake chain's server: what a person sees and copies.
+
+Gradio keeps a connection open, so these tests wait for elements, never for network idle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.ui.fake_chain import EXPENSES_QUOTE
+
+pytestmark = pytest.mark.browser
+
+#: A question that is Markdown and markup to a renderer; "expense" picks the fake chain's answer.
+MARKDOWN_QUESTION = 'What do expense claims need? **now** [see](https://evil.example/q) <i>"please"</i> & thanks'
+
+
+def _ask(page: Any, base: str, question: str) -> None:
+    page.goto(f"{base}/chat/")
+    box = page.locator("#cl-question textarea")
+    box.wait_for()
+    box.fill(question)
+    page.locator("#cl-ask").click()
+    page.locator("#cl-sources mark").first.wait_for()
+
+
+def test_chat_shows_document_text_and_the_question_as_written(
+    page: Any, live_url: str, outside_requests: list[str]
+) -> None:
+    _ask(page, live_url, MARKDOWN_QUESTION)
+    bot = page.locator("#cl-chatbot [data-testid='bot']").last
+    # The quote reads exactly as the document has it: no link, no image, no bold, no maths.
+    assert bot.inner_text().strip() == f"{EXPENSES_QUOTE} [1]"
+    assert bot.locator("a, img, strong, em, b, i, .katex").count() == 0
+    user = page.locator("#cl-chatbot [data-testid='user']").last
+    assert user.inner_text().strip() == MARKDOWN_QUESTION
+    assert user.locator("a, strong, i").count() == 0
+    page.wait_for_timeout(300)
+    assert [u for u in outside_requests if "evil.example" in u] == []  # no tracking pixel was fetched
