@@ -63,6 +63,37 @@ CHAT_CSS = """
 .cl-conflict { background: #fff7ed; border: 1px solid #fdba74; color: #7c2d12; }
 """
 
+#: Passed to gr.mount_gradio_app(js=...): run once when the chat page loads.
+#: Gradio's copy button copies a message's raw content, which is HTML-escaped text (see
+#: bubble_content), so it copied "&lt;b&gt;" and "&amp;"; this gives the clipboard the text the
+#: bubble shows. Only clicks inside the chatbot are affected.
+CHAT_JS = """
+() => {
+  const decode = (content) => {
+    const box = document.createElement("textarea");  // RCDATA: entities are decoded, no tag is parsed
+    box.innerHTML = content;
+    return box.value;
+  };
+  let inChat = false;  // true while a click inside the chatbot is being handled
+  window.addEventListener("click", (ev) => {
+    inChat = ev.target instanceof Element && ev.target.closest("#cl-chatbot") !== null;
+  }, true);
+  window.addEventListener("click", () => { inChat = false; });
+  const clipboard = navigator.clipboard;
+  if (clipboard && typeof clipboard.writeText === "function") {
+    const write = clipboard.writeText.bind(clipboard);
+    clipboard.writeText = (text) => write(inChat ? decode(String(text)) : text);
+  }
+  // Without the Clipboard API (plain http from another host) Gradio copies a selected textarea.
+  document.addEventListener("copy", (ev) => {
+    const box = ev.target;
+    if (!inChat || !(box instanceof HTMLTextAreaElement) || !ev.clipboardData) return;
+    ev.clipboardData.setData("text/plain", decode(box.value.slice(box.selectionStart, box.selectionEnd)));
+    ev.preventDefault();
+  });
+}
+"""
+
 
 # ------------------------------------------------------------------------------ rendering
 def chain_index(chain: Any) -> ChunkIndex | None:
@@ -247,6 +278,7 @@ def bubble_content(text: str) -> str:
 
     With render_markdown=False Gradio 6 still parses a message as HTML (then sanitizes it), so
     `<b>` or `&amp;` in a document would be read as markup: escaping makes it show as written.
+    (The copy button copies the content; CHAT_JS gives the clipboard the text back.)
     """
     return html.escape(text, quote=False)
 

@@ -248,7 +248,7 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
     """The FastAPI app: API + Gradio chat + widget, around an already built chain (no model loading)."""
     import gradio as gr
 
-    from ui.chat import CHAT_CSS, build_chat, chain_index
+    from ui.chat import CHAT_CSS, CHAT_JS, build_chat, chain_index
 
     app = FastAPI(title="citeline", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     health = _HealthCounts(chain_index(chain))
@@ -327,6 +327,7 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
         blocks,
         path=CHAT_PATH,
         css=CHAT_CSS,
+        js=CHAT_JS,
         footer_links=["api"],
         run_history=False,
         ssr_mode=False,

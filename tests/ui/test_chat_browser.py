@@ -39,3 +39,41 @@ def test_chat_shows_document_text_and_the_question_as_written(
     assert user.locator("a, strong, i").count() == 0
     page.wait_for_timeout(300)
     assert [u for u in outside_requests if "evil.example" in u] == []  # no tracking pixel was fetched
+
+
+def _clipboard(page: Any, expected: str) -> str:
+    """The clipboard's text once it equals `expected`, else what it holds after 3 s."""
+    text = ""
+    for _ in range(30):
+        text = page.evaluate("navigator.clipboard.readText()")
+        if text == expected:
+            break
+        page.wait_for_timeout(100)
+    return text
+
+
+def test_copy_button_copies_the_text_as_shown(page: Any, live_url: str) -> None:
+    _ask(page, live_url, MARKDOWN_QUESTION)
+    copy = page.locator("#cl-chatbot button[aria-label='Copy message']")
+    copy.last.click()  # the answer: '"audit"', '<b>AT&T</b>' and '&amp;', not '&quot;' or '&lt;b&gt;'
+    answer = f"{EXPENSES_QUOTE} [1]"
+    assert _clipboard(page, answer) == answer
+    copy.first.click()  # the question
+    assert _clipboard(page, MARKDOWN_QUESTION) == MARKDOWN_QUESTION
+
+
+def test_copy_button_copies_the_text_without_the_clipboard_api(page: Any, live_url: str) -> None:
+    # On plain http from another host there is no navigator.clipboard; Gradio then copies a
+    # selected textarea with execCommand("copy"). Record what that copy puts on the clipboard.
+    page.add_init_script("delete Navigator.prototype.clipboard;")
+    _ask(page, live_url, MARKDOWN_QUESTION)
+    page.evaluate(
+        """() => window.addEventListener("copy", (ev) => {
+            const box = ev.target;
+            window.__copied = ev.defaultPrevented ? ev.clipboardData.getData("text/plain")
+                : box.value.slice(box.selectionStart, box.selectionEnd);
+        })"""
+    )
+    page.locator("#cl-chatbot button[aria-label='Copy message']").last.click()
+    page.wait_for_function("window.__copied !== undefined")
+    assert page.evaluate("window.__copied") == f"{EXPENSES_QUOTE} [1]"
