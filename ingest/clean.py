@@ -90,7 +90,7 @@ _TEASER_HEADING = re.compile(
     r"news| reading| content| links)?|read more|read next|more (?:news|stories|articles|from [\w .]+)|"
     r"recommended(?: for you| reading| articles| stories)?|you (?:may|might) also like|"
     r"popular(?: posts| articles| stories| now)?|most (?:read|popular|viewed)|trending(?: now| news)?|"
-    r"top stories|see also|further reading|editor'?s picks|also read|in other news|more to read|"
+    r"top stories|further reading|editor'?s picks|also read|in other news|more to read|"
     r"quick links|what to read next)\s*[:.]?$",
     re.IGNORECASE,
 )

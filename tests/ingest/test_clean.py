@@ -181,6 +181,19 @@ def test_scripts_slash_tags_and_entity_tags_are_markup_not_text() -> None:
     assert "<script>alert('xss-script')</script>" in reported and "<svg/onload=alert('svg')>" in reported
 
 
+def test_a_see_also_box_and_the_signatures_after_it_are_kept() -> None:
+    # A help page's "See also" box is a cross-reference, not a list of teasers: dropping it had
+    # taken the short lines after it too, here the method's signature and its section heading.
+    text = (
+        "The event loop runs tasks and callbacks.\n\nSee also\n\nModule asyncio.subprocess\n\n"
+        "coroutine loop.sock_accept(sock)\n\nAccept a connection.\n\nRunning Subprocesses\n\n"
+        "Methods described in this subsection are low-level.\n"
+    )
+    cleaned, removed = clean(text, markup=False)
+    assert "coroutine loop.sock_accept(sock)" in cleaned and "Running Subprocesses" in cleaned
+    assert "See also" in cleaned and not [r for r in removed if r.kind == "teaser-list"]
+
+
 def test_prose_that_mentions_ads_or_cookies_is_kept() -> None:
     text = (
         "Advertisement revenue fell sharply in the third quarter, the company said in its filing.\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -173,10 +174,12 @@ def test_bad_files_are_skipped_and_the_rest_ingests(corpus_copy: Path, settings:
     (corpus_copy / "deck.pptx").write_bytes(b"PK\x03\x04")
     (corpus_copy / "huge.md").write_text("Long text here. " * 10_000)
     (corpus_copy / "link.txt").symlink_to(corpus_copy / "missing-target.txt")
+    os.mkfifo(corpus_copy / "pipe.txt")  # reading it would wait for a writer forever
     emb = KeywordEmbeddings()
     report = _ingest(corpus_copy, settings.model_copy(update={"max_file_bytes": 50_000}), emb)
     reasons = {s.source: s.reason for s in report.skipped}
-    assert set(reasons) == {"empty.txt", "photo.txt", "old.txt", "deck.pptx", "huge.md", "link.txt"}
+    assert set(reasons) == {"empty.txt", "photo.txt", "old.txt", "deck.pptx", "huge.md", "link.txt", "pipe.txt"}
+    assert "not a regular file" in reasons["pipe.txt"]
     assert "empty" in reasons["empty.txt"] and "binary" in reasons["photo.txt"]
     assert "UTF-8" in reasons["old.txt"] and "unsupported" in reasons["deck.pptx"]
     assert "limit" in reasons["huge.md"] and "broken symbolic link" in reasons["link.txt"]
