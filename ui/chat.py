@@ -330,7 +330,10 @@ class ChatHandlers:
             yield "", messages, gr.skip(), turns
             return
         messages[-1] = {"role": "assistant", "content": bubble_content(format_answer_text(final))}
-        turns.append({"question": question, "history": history, "answer": final.to_json()})
+        # A failed answer leaves its two messages but no turn, so each turn notes its message.
+        turns.append(
+            {"question": question, "history": history, "answer": final.to_json(), "message": len(messages) - 1}
+        )
         yield "", messages, render_sources(final, self._get_document), turns
 
     def on_like(self, turns: list[dict[str, Any]] | None, data: gr.LikeData) -> tuple[dict[str, Any], str | None]:
@@ -373,10 +376,9 @@ class ChatHandlers:
 
     @staticmethod
     def _turn_for(turns: list[dict[str, Any]], index: int | tuple[int, int] | list[int]) -> dict[str, Any] | None:
-        # Messages alternate user/assistant, so assistant message i belongs to turn i // 2.
+        """The turn whose answer is chat message `index`; None for any other message (an error)."""
         i = index[0] if isinstance(index, (tuple, list)) else index
-        turn_no = int(i) // 2
-        return turns[turn_no] if 0 <= turn_no < len(turns) else None
+        return next((t for t in turns if t.get("message") == int(i)), None)
 
     def ask(self, question: str, history: list[str] | None = None) -> dict[str, Any]:
         """Answer a question with citations (same JSON as POST /api/ask).
@@ -401,7 +403,7 @@ def build_chat(chain: Any, settings: Settings, feedback: FeedbackStore | None = 
     handlers = ChatHandlers(chain, settings, feedback)
 
     with gr.Blocks(title="citeline", fill_width=False) as demo:
-        turns = gr.State([])  # per browser session: [{"question","history","answer","feedback_id"?}]
+        turns = gr.State([])  # per browser session: [{"question","history","answer","message","feedback_id"?}]
         pending = gr.State(None)  # feedback_id awaiting an optional comment
         with gr.Column(elem_classes="cl-header"):
             gr.HTML(

@@ -175,6 +175,21 @@ def test_thumbs_down_writes_feedback_line_and_comment(settings: Settings, fake_c
     assert len(records) == 1 and records[0]["comment"] == "The figure is for 11 countries only."
 
 
+def test_thumbs_down_after_a_failed_answer_is_recorded_for_the_answer_clicked(
+    settings: Settings, fake_chain: FakeChain
+) -> None:
+    handlers = ChatHandlers(fake_chain, settings)
+    *_, (_, msgs, _, turns) = _run(handlers, "boom")  # messages 0-1: the question and the error
+    *_, (_, msgs, _, turns) = _run(handlers, "Who is UNICEF?", msgs, turns)  # messages 2-3
+    *_, (_, msgs, _, turns) = _run(handlers, "How many children?", msgs, turns)  # messages 4-5
+    handlers.on_like(turns, gr.LikeData(None, {"index": 3, "value": msgs[3]["content"], "liked": False}))
+    assert [r["question"] for r in FeedbackStore(settings.feedback_path).read()] == ["Who is UNICEF?"]
+    # The error message has no answer to report: a thumbs-down on it records nothing more.
+    row, fid = handlers.on_like(turns, gr.LikeData(None, {"index": 1, "value": msgs[1]["content"], "liked": False}))
+    assert fid is None and row["visible"] is False
+    assert len(FeedbackStore(settings.feedback_path).read()) == 1
+
+
 def test_thumbs_up_writes_nothing(settings: Settings, fake_chain: FakeChain) -> None:
     handlers = ChatHandlers(fake_chain, settings)
     *_, (_, _, _, turns) = _run(handlers, "How many children?")
