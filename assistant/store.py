@@ -344,6 +344,10 @@ class ChromaStore:
         self._chunks.delete(where={"doc_id": doc_id})
         self._bump()
 
+    def ingested_folder(self) -> str | None:
+        """The folder last ingested into this store (see `note_folder`), if any."""
+        return (self._chunks.metadata or {}).get("folder") or None
+
     def note_folder(self, folder: Path) -> None:
         """Remember which folder was ingested, so a mismatch message can name it in the rebuild command."""
         meta = dict(self._chunks.metadata or {})

@@ -349,10 +349,13 @@ def ingest_folder(
     batch_size: int,
     progress: bool = False,
     exclude: Sequence[str] = (),
+    replace: bool = False,
 ) -> IngestReport:
     """Make `store` hold exactly the readable documents of `folder`, embedding only what changed.
 
-    Files matching an `exclude` glob count as absent: if stored, they are removed.
+    Files matching an `exclude` glob count as absent: if stored, they are removed. A store
+    last synced with another folder is not emptied of that folder's documents unless `replace`:
+    IngestError says how to keep them (another data dir) or replace them.
 
     Raises IngestError for a missing folder, a folder with no supported files, a store whose
     chunker differs from (chunk_max_tokens, overlap), or an embedding failure (re-running
@@ -394,6 +397,15 @@ def ingest_folder(
             changed.append(raw)
             keep_doc_ids.add(doc_id_for(raw.source))
 
+    previous_folder = store.ingested_folder()
+    here = str(folder.resolve())
+    dropped = [source for source in stored if source not in seen]
+    if dropped and previous_folder and previous_folder != here and not replace:
+        raise IngestError(
+            f"The store at {store.where} holds {len(stored)} documents ingested from {previous_folder}; "
+            f"syncing it with {here} would remove {len(dropped)} of them. Keep them by ingesting into another "
+            "store (--data-dir DIR, or CITELINE_DATA_DIR), or replace them: run the same ingest with --replace."
+        )
     for source, record in sorted(stored.items()):
         if source not in seen:
             store.delete_document(record.doc_id)
@@ -449,6 +461,7 @@ def run_ingest(
     rebuild: bool = False,
     progress: bool = True,
     exclude: Sequence[str] = (),
+    replace: bool = False,
 ) -> IngestReport:
     """What `citeline ingest [--rebuild] PATH` runs: open (or rebuild) the store, ingest `folder`.
 
@@ -476,4 +489,5 @@ def run_ingest(
         batch_size=settings.embed_batch_size,
         progress=progress,
         exclude=exclude,
+        replace=replace,
     )

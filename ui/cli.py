@@ -69,6 +69,10 @@ def ingest(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Drop the store and ingest from scratch (e.g. new model).")
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Allow syncing a store built from another folder (its documents go)."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     exclude: Annotated[
         Optional[list[str]],  # noqa: UP045
@@ -83,7 +87,9 @@ def ingest(
     folder = path or settings.corpus_dir
     embeddings = build_embeddings(settings.embed_batch_size)
     try:
-        result = run_ingest(folder, settings, embeddings, rebuild=rebuild, progress=not quiet, exclude=exclude or ())
+        result = run_ingest(
+            folder, settings, embeddings, rebuild=rebuild, progress=not quiet, exclude=exclude or (), replace=replace
+        )
     except IngestError as exc:
         fail(str(exc))
     except Exception as exc:

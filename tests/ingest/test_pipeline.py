@@ -326,3 +326,23 @@ def test_excluded_files_are_left_out_and_removed_if_stored(corpus_copy: Path, se
     again = _ingest(corpus_copy, excluding, emb)
     assert again.removed == ["_sources/copy.txt"] and not again.added
     assert "_sources/copy.txt" not in _store(settings, emb).list_documents()
+
+
+def test_syncing_a_store_with_another_folder_keeps_its_documents_unless_replaced(
+    corpus_copy: Path, settings: Settings, tmp_path: Path
+) -> None:
+    emb = KeywordEmbeddings()
+    _ingest(corpus_copy, settings, emb)
+    before = _snapshot(_store(settings, emb))
+    other = tmp_path / "help-site"
+    other.mkdir()
+    (other / "faq.md").write_text("# FAQ\n\nReset your password from the account page.\n")
+    # Pointing the same data dir at another folder would have removed the three articles silently.
+    with pytest.raises(IngestError, match=r"holds 3 documents ingested from .*remove 3 of them.*--replace"):
+        _ingest(other, settings, emb)
+    assert _snapshot(_store(settings, emb)) == before
+    # The same folder, with one file deleted, still syncs as before; --replace takes the new folder.
+    (corpus_copy / sorted(before[1])[0]).unlink()
+    assert len(_ingest(corpus_copy, settings, emb).removed) == 1
+    report = run_ingest(other, settings, emb, progress=False, replace=True)
+    assert report.added == ["faq.md"] and len(report.removed) == 2
