@@ -23,7 +23,7 @@ import gradio as gr
 from assistant.chain import InvalidQuestion, validate_question
 from assistant.config import Settings
 from assistant.types import Answer, AnswerDelta, ChunkIndex, Citation, Hit, Question, StoredDocument
-from ui.feedback import FeedbackStore
+from ui.feedback import VOTE_DOWN, VOTE_NONE, VOTE_UP, FeedbackStore
 
 logger = logging.getLogger(__name__)
 
@@ -337,39 +337,49 @@ class ChatHandlers:
         yield "", messages, render_sources(final, self._get_document), turns
 
     def on_like(self, turns: list[dict[str, Any]] | None, data: gr.LikeData) -> tuple[dict[str, Any], str | None]:
-        """Thumbs up is logged; thumbs down is recorded and opens the optional comment box.
+        """Record a thumbs-down (and open the optional comment box), or take one back.
 
-        Returns (comment row update, pending feedback_id).
+        Un-clicking a thumbs-down, or switching to thumbs-up, records the answer's new vote
+        under the same feedback_id, so the thumbs-down no longer stands. A thumbs-up on an
+        answer never thumbed down is only logged. Returns (comment row update, pending feedback_id).
         """
         turn = self._turn_for(turns or [], data.index)
         if turn is None:
             return gr.update(visible=False), None
+        if data.liked is False:
+            return gr.update(visible=True), self.record_vote(turn, VOTE_DOWN)
         if data.liked is True:
             logger.info("thumbs up: %r", turn["question"])
-            return gr.update(visible=False), None
-        if data.liked is False:
-            fid = self.record_thumbs_down(turn)
-            return gr.update(visible=True), fid
-        return gr.update(visible=False), None  # feedback removed (un-clicked)
+        if turn.get("vote") == VOTE_DOWN:
+            self.record_vote(turn, VOTE_UP if data.liked is True else VOTE_NONE)
+        return gr.update(visible=False), None
 
-    def record_thumbs_down(self, turn: dict[str, Any], comment: str = "", feedback_id: str | None = None) -> str:
-        """Append a thumbs-down line for one chat turn; returns its feedback_id."""
-        return self.feedback.record(
+    def record_vote(self, turn: dict[str, Any], vote: str, comment: str | None = None) -> str:
+        """Record one chat turn's vote (its comment kept unless a new one is given); returns its feedback_id.
+
+        The turn remembers its feedback_id, vote and comment (it lives in the session's state).
+        """
+        if comment is not None:
+            turn["comment"] = comment
+        turn["feedback_id"] = self.feedback.record(
             question=turn["question"],
             history=turn["history"],
             answer=turn["answer"],
-            comment=comment,
-            feedback_id=feedback_id,
+            comment=turn.get("comment", "") if vote == VOTE_DOWN else "",
+            feedback_id=turn.get("feedback_id"),
+            vote=vote,
         )
+        turn["vote"] = vote
+        return str(turn["feedback_id"])
 
     def send_comment(
         self, comment: str, fid: str | None, turns: list[dict[str, Any]] | None
     ) -> tuple[dict[str, Any], str, str | None]:
-        """Store the optional comment for the last thumbed-down answer, then close the box."""
+        """Store the optional comment for the answer still thumbed down, then close the box."""
         if fid and comment.strip():
             for turn in reversed(turns or []):
-                if turn.get("feedback_id") == fid:
-                    self.record_thumbs_down(turn, comment, fid)
+                if turn.get("feedback_id") == fid and turn.get("vote") == VOTE_DOWN:
+                    self.record_vote(turn, VOTE_DOWN, comment)
                     gr.Info("Thanks, your feedback was saved.")
                     break
         return gr.update(visible=False), "", None
@@ -403,7 +413,8 @@ def build_chat(chain: Any, settings: Settings, feedback: FeedbackStore | None = 
     handlers = ChatHandlers(chain, settings, feedback)
 
     with gr.Blocks(title="citeline", fill_width=False) as demo:
-        turns = gr.State([])  # per browser session: [{"question","history","answer","message","feedback_id"?}]
+        # Per browser session: [{"question", "history", "answer", "message", "feedback_id"?, "vote"?, "comment"?}]
+        turns = gr.State([])
         pending = gr.State(None)  # feedback_id awaiting an optional comment
         with gr.Column(elem_classes="cl-header"):
             gr.HTML(
@@ -471,11 +482,7 @@ def build_chat(chain: Any, settings: Settings, feedback: FeedbackStore | None = 
         ).then(**ask_io)
 
         def on_like(turn_list: list[dict[str, Any]], data: gr.LikeData) -> tuple[Any, Any, Any]:
-            row, fid = handlers.on_like(turn_list, data)
-            if fid is not None:
-                turn = handlers._turn_for(turn_list, data.index)
-                if turn is not None:
-                    turn["feedback_id"] = fid
+            row, fid = handlers.on_like(turn_list, data)  # updates the turn's vote in place
             return row, fid, turn_list
 
         chatbot.like(on_like, inputs=[turns], outputs=[comment_row, pending, turns], api_visibility="private")

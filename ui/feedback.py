@@ -1,9 +1,12 @@
-"""Thumbs-down feedback: one JSON line per report, appended to settings.feedback_path.
+"""Thumbs-down feedback: JSON lines appended to settings.feedback_path, one feedback_id per answer.
 
-Each line is ``{"feedback_id", "question", "history", "answer", "citations", "comment", "ts"}``.
-The chat writes a line as soon as an answer is thumbed down (comment ""), and another
-line with the same ``feedback_id`` if the user then adds a comment; readers keep the last
-line per ``feedback_id``. The eval tooling promotes these lines to eval cases.
+Each line is ``{"feedback_id", "vote", "question", "history", "answer", "citations", "comment", "ts"}``.
+The chat writes a line as soon as an answer is thumbed down (vote "down", comment ""), and
+another line with the same ``feedback_id`` whenever that answer's vote changes: a comment
+added (vote "down"), the thumbs-down taken back ("none") or switched to a thumbs-up ("up").
+Every line is a whole record, so readers keep the last line per ``feedback_id``: it is the
+answer's current vote, and only a current "down" is a complaint (a line without "vote",
+written before votes were recorded, is a "down"). The eval tooling promotes these to eval cases.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ logger = logging.getLogger(__name__)
 #: Longest comment kept; longer ones are cut (a feedback box is not a document store).
 MAX_COMMENT_CHARS = 2000
 
+#: An answer's vote: thumbed down, switched to a thumbs-up, or the thumbs-down taken back.
+VOTE_DOWN, VOTE_UP, VOTE_NONE = "down", "up", "none"
+VOTES = (VOTE_DOWN, VOTE_UP, VOTE_NONE)
+
 
 class FeedbackStore:
     """Appends feedback records to a JSON-lines file; safe to share between threads."""
@@ -38,15 +45,20 @@ class FeedbackStore:
         answer: Mapping[str, Any],
         comment: str = "",
         feedback_id: str | None = None,
+        vote: str = VOTE_DOWN,
     ) -> str:
-        """Append one thumbs-down record and return its feedback_id.
+        """Append one record of an answer's vote and return its feedback_id (new if none given).
 
         `answer` is the Answer's wire JSON (`Answer.to_json()`); its text and citations are
-        stored so the case can be replayed without the server.
+        stored so the case can be replayed without the server. Record each later change of
+        the same answer's vote under the same `feedback_id`: the last line is its vote.
         """
+        if vote not in VOTES:
+            raise ValueError(f"vote must be one of {VOTES}, not {vote!r}")
         fid = feedback_id or uuid.uuid4().hex
         line = {
             "feedback_id": fid,
+            "vote": vote,
             "question": question,
             "history": list(history),
             "answer": str(answer.get("answer", "")),
@@ -60,11 +72,11 @@ class FeedbackStore:
             # One write call per line in append mode so concurrent writers never interleave lines.
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write(data)
-        logger.info("thumbs-down recorded (%s) in %s", fid, self.path)
+        logger.info("vote %r recorded (%s) in %s", vote, fid, self.path)
         return fid
 
     def read(self) -> list[dict[str, Any]]:
-        """Every record, the last one per feedback_id, in file order (empty if no file)."""
+        """The last record per feedback_id (each answer's current vote), in file order (empty if no file)."""
         if not self.path.exists():
             return []
         latest: dict[str, dict[str, Any]] = {}

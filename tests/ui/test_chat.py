@@ -190,6 +190,36 @@ def test_thumbs_down_after_a_failed_answer_is_recorded_for_the_answer_clicked(
     assert len(FeedbackStore(settings.feedback_path).read()) == 1
 
 
+def _current_votes(settings: Settings) -> dict[str, str]:
+    """feedback_id -> the answer's current vote, as a reader of feedback.jsonl sees it (last line wins)."""
+    return {r["feedback_id"]: r.get("vote", "down") for r in FeedbackStore(settings.feedback_path).read()}
+
+
+def test_a_thumbs_down_taken_back_or_turned_up_is_no_longer_a_thumbs_down(
+    settings: Settings, fake_chain: FakeChain
+) -> None:
+    handlers = ChatHandlers(fake_chain, settings)
+    *_, (_, msgs, _, turns) = _run(handlers, "How many children?")
+
+    def click(liked: bool | str) -> tuple[dict[str, Any], str | None]:
+        return handlers.on_like(turns, gr.LikeData(None, {"index": 1, "value": msgs[1]["content"], "liked": liked}))
+
+    _row, fid = click(False)
+    assert fid and _current_votes(settings) == {fid: "down"}
+    handlers.send_comment("Only 11 countries.", fid, turns)
+    row, pending = click("")  # the thumbs-down clicked again: taken back
+    assert row["visible"] is False and pending is None  # the comment box closes
+    assert _current_votes(settings) == {fid: "none"}  # the same answer, no longer thumbed down
+    click(False)  # thumbed down again: still one record per answer, and its comment is kept
+    assert _current_votes(settings) == {fid: "down"}
+    assert FeedbackStore(settings.feedback_path).read()[0]["comment"] == "Only 11 countries."
+    click(True)  # switched to a thumbs-up
+    assert _current_votes(settings) == {fid: "up"}
+    # A comment sent after the thumbs-down was withdrawn does not bring it back.
+    handlers.send_comment("late comment", fid, turns)
+    assert _current_votes(settings) == {fid: "up"}
+
+
 def test_thumbs_up_writes_nothing(settings: Settings, fake_chain: FakeChain) -> None:
     handlers = ChatHandlers(fake_chain, settings)
     *_, (_, _, _, turns) = _run(handlers, "How many children?")
