@@ -23,6 +23,7 @@ import gradio as gr
 from assistant.chain import InvalidQuestion, validate_question
 from assistant.config import Settings
 from assistant.types import Answer, AnswerDelta, ChunkIndex, Citation, Hit, Question, StoredDocument
+from ui.ask_request import BadRequest, ask_question
 from ui.feedback import VOTE_DOWN, VOTE_NONE, VOTE_UP, FeedbackStore
 
 logger = logging.getLogger(__name__)
@@ -396,11 +397,10 @@ class ChatHandlers:
         `history` holds the user's earlier questions, oldest first.
         """
         try:
-            q = validate_question(question or "", self.settings.max_question_chars)
-        except InvalidQuestion as exc:
-            raise gr.Error(str(exc)) from None
-        hist = [h for h in (history or []) if isinstance(h, str)][-max(self.settings.max_history, 0) :]
-        answer: Answer = self.chain.invoke(Question(question=q, history=tuple(hist)))
+            q = ask_question(question, history, self.settings)  # the checks POST /api/ask makes
+        except BadRequest as exc:
+            raise gr.Error(exc.message) from None
+        answer: Answer = self.chain.invoke(q)
         return answer.to_json()
 
 

@@ -32,9 +32,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.chain import InvalidQuestion, check_encodable, validate_question
 from assistant.config import Settings
 from assistant.types import Answer, AnswerDelta, Question
+from ui.ask_request import MAX_HISTORY_ITEMS, BadRequest, ask_question
 from ui.feedback import FeedbackStore
 
 logger = logging.getLogger(__name__)
@@ -42,8 +42,6 @@ logger = logging.getLogger(__name__)
 WIDGET_DIR = Path(__file__).resolve().parent / "widget"
 CHAT_PATH = "/chat"
 
-#: Most earlier questions accepted in one request (the chain uses the last settings.max_history).
-MAX_HISTORY_ITEMS = 50
 #: Largest request body accepted by the ask endpoints, in bytes.
 MAX_BODY_BYTES = 256_000
 
@@ -96,15 +94,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class BadRequest(Exception):
-    """A request the API rejects with a clear message (status 4xx)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 # Headers the guard sets; any the inner app set are replaced, not duplicated.
@@ -165,7 +154,8 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def parse_ask_body(raw: bytes, settings: Settings) -> Question:
-    """Validate a POST /api/ask body; raises BadRequest with a message a client can act on."""
+    """Validate a POST /api/ask body (size, JSON, then `ask_question`); raises BadRequest with a
+    message a client can act on."""
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
     try:
@@ -176,26 +166,7 @@ def parse_ask_body(raw: bytes, settings: Settings) -> Question:
         ) from None
     if not isinstance(data, dict):
         raise BadRequest(400, 'request body must be a JSON object like {"question": "..."}')
-    question = data.get("question")
-    if not isinstance(question, str):
-        raise BadRequest(422, '"question" is required and must be a string')
-    history = data.get("history")
-    if history is None:
-        history = []
-    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
-        raise BadRequest(422, '"history" must be a list of strings (the earlier questions, oldest first)')
-    if len(history) > MAX_HISTORY_ITEMS:
-        raise BadRequest(422, f'"history" has {len(history)} items; at most {MAX_HISTORY_ITEMS} are accepted')
-    if any(len(h) > settings.max_question_chars for h in history):
-        raise BadRequest(422, f'each "history" item must be at most {settings.max_question_chars} characters')
-    try:
-        for i, earlier in enumerate(history):
-            check_encodable(earlier, f"Earlier question {i + 1} of the history")
-        clean = validate_question(question, settings.max_question_chars)
-    except InvalidQuestion as exc:
-        raise BadRequest(422, str(exc)) from None
-    recent = history[-settings.max_history :] if settings.max_history else []
-    return Question(question=clean, history=tuple(h for h in recent if h.strip()))
+    return ask_question(data.get("question"), data.get("history"), settings)
 
 
 def _sse(event: str, data: Any) -> str:

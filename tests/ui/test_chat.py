@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import pytest
 
 from assistant.config import Settings
 from assistant.types import CONFLICT_NOTE, REFUSAL_TEXT, Answer, Citation, Question
@@ -250,6 +251,35 @@ def test_ask_endpoint_function_returns_wire_json(settings: Settings, fake_chain:
     out = handlers.ask("How many children?", ["Who is UNICEF?"])
     assert out["citations"][0]["quote"] in out["answer"]
     assert fake_chain.received[-1].history == ("Who is UNICEF?",)
+
+
+@pytest.mark.parametrize(
+    ("history", "words"),
+    [
+        ("UNICEF", "list of strings"),  # was split into six one-letter questions
+        (["a", 3], "list of strings"),
+        (["q"] * 51, "at most 50"),
+        (["y" * 201], "at most 200 characters"),
+    ],
+)
+def test_ask_endpoint_rejects_bad_history_like_the_http_api(
+    settings: Settings, fake_chain: FakeChain, history: Any, words: str
+) -> None:
+    handlers = ChatHandlers(fake_chain, settings)
+    with pytest.raises(gr.Error) as exc:
+        handlers.ask("How many children?", history)
+    assert words in exc.value.message
+    assert fake_chain.received == []
+
+
+def test_ask_endpoint_through_gradio_client_gets_the_same_error_as_the_api(live_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(f"{live_url}/chat/", verbose=False)
+    with pytest.raises(Exception, match="history"):
+        client.predict("How many children?", "UNICEF", api_name="/ask")
+    answer = client.predict("How many children?", ["Who is UNICEF?"], api_name="/ask")
+    assert answer["citations"] and not answer["refused"]
 
 
 def test_chain_index_is_the_chains_store_or_none(fake_chain: FakeChain) -> None:
