@@ -194,6 +194,10 @@ _REQUEST_STEMS = frozenset({"ask", "want", "demand", "urg", "request", "seek", "
 #: forms count ("released", "issued"): "a press release", "the issue" name no such act.
 _PUBLISH_STEMS = frozenset({"publish", "releas", "issu", "announc", "unveil"})
 _FUTURE = re.compile(r"\b(?:will|shall|next|upcoming|going to)\b", re.I)
+#: For a question about names alone ("What did Malaysia do?"), a sentence whose actor a name is
+#: (see `_names_actor`) ranks this much higher, and supports the question from this cosine on.
+ACTOR_WEIGHT = 0.2
+ACTOR_MIN_COSINE = 0.2
 #: Two sentences this similar (cosine) are about the same thing: redundant, or a conflict.
 SAME_CLAIM_COSINE = 0.60
 #: Two sentences this similar with the same figures are near-duplicates.
@@ -785,6 +789,12 @@ def _states_publishing(sentence: str) -> bool:
     return any(w.endswith("ed") and stem(w) in _PUBLISH_STEMS for w in _LOWER_WORD.findall(sentence))
 
 
+def _names_actor(sentence: str, names: set[str]) -> bool:
+    """Whether each of `names` is an actor of `sentence`: its first word, or a possessive ("Malaysia's")."""
+    tokens = [t.lower().replace("’", "'") for t in _WORD.findall(sentence)]
+    return bool(tokens) and all(tokens[0] == n or f"{n}'s" in tokens for n in names)
+
+
 def _after_new_word(sentence: str, noun: str, new: Callable[[str], bool]) -> bool:
     """Whether `sentence` states `noun` right after a word `new` accepts ("the timeit module")."""
     words = _WORD.findall(sentence)
@@ -1215,9 +1225,7 @@ class ExtractiveAnswerer:
                     described=described,
                     named=named_noun(piece),
                     # (Not for what is yet to come: "When will the Assembly publish its next statement?")
-                    publishing=frozenset(
-                        w for w in topic if stem(w) in _PUBLISH_STEMS and not _FUTURE.search(piece)
-                    ),
+                    publishing=frozenset(w for w in topic if stem(w) in _PUBLISH_STEMS and not _FUTURE.search(piece)),
                     why=bool(_ASKS_WHY.match(piece)),
                     acronyms=frozenset(
                         w.lower() for w in tokens if w.isupper() and w.isalpha() and len(w) >= _MIN_ACRONYM
@@ -1343,6 +1351,12 @@ class ExtractiveAnswerer:
                 if anchored and not part.topic and own:
                     around = c_words if needs_context else _sentence_words(cand.context)
                     anchored = all(around.has(n) for n in own)
+                # ... and a sentence whose actor it names ("Malaysia's regulator issued notices ..." for
+                # "What did Malaysia do?") answers it first, before one naming it in passing ("a ban
+                # on Grok in the Philippines, Indonesia, and Malaysia").
+                acts = not part.topic and states_own and _names_actor(cand.text, own)
+                if acts:
+                    score += ACTOR_WEIGHT
                 ok = (
                     typed
                     and anchored
@@ -1359,6 +1373,7 @@ class ExtractiveAnswerer:
                         # ("Why is Grok in trouble?": "... blocked access to the Grok chatbot ... over
                         # concerns that ..."), however vague the question's other words.
                         or (part.why and states_own and cosine >= self.min_cosine and bool(_REASON.search(cand.text)))
+                        or (acts and cosine >= ACTOR_MIN_COSINE)
                     )
                 )
                 cand.part_scores.append(score)

@@ -923,3 +923,14 @@ def test_a_date_asked_with_another_verb_of_making_public_is_found(
     for question in ("When was the joint statement published?", "What date was the joint statement issued?"):
         assert [c.quote for c in ask(minilm_index, answerer, question).citations] == [released], question
     assert ask(minilm_index, answerer, "When will the Global Privacy Assembly publish its next statement?").refused
+
+
+@pytest.mark.model
+def test_a_question_about_a_name_alone_is_answered_by_what_that_name_did(
+    minilm_index: InMemoryIndex, answerer: ExtractiveAnswerer
+) -> None:
+    # "Malaysia's regulator issued notices ..." says what Malaysia did; "This follows a ban on
+    # Grok in ... Malaysia" (quoted with the French raid it refers back to) only names it.
+    answer = ask(minilm_index, answerer, "What did Malaysia do?")
+    assert "Malaysia’s regulator issued notices and temporarily restricted Grok" in answer.citations[0].quote
+    assert not any("French authorities" in c.quote for c in answer.citations)
