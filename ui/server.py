@@ -153,6 +153,19 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+async def _json_body(request: Request) -> bytes:
+    """The body of a request sent as JSON; raises BadRequest (415) for any other Content-Type.
+
+    A text/plain, form or untyped POST is a "simple" cross-origin request that any website can
+    make without a CORS preflight; requiring application/json means the browser asks first, and
+    only CITELINE_ALLOWED_ORIGINS are let through.
+    """
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise BadRequest(415, 'send the request body as JSON, with the header "Content-Type: application/json"')
+    return await request.body()
+
+
 def parse_ask_body(raw: bytes, settings: Settings) -> Question:
     """Validate a POST /api/ask body (size, JSON, then `ask_question`); raises BadRequest with a
     message a client can act on."""
@@ -261,7 +274,7 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
     @app.post("/api/ask", openapi_extra=_ASK_OPENAPI)
     async def api_ask(request: Request) -> JSONResponse:
         """A cited answer: {"answer", "refused", "citations", "notes", "warnings", "timings_ms"}."""
-        question = parse_ask_body(await request.body(), settings)
+        question = parse_ask_body(await _json_body(request), settings)
         # The chain is sync and CPU-bound: run it off the event loop so other requests keep flowing.
         answer: Answer = await run_in_threadpool(chain.invoke, question)
         return JSONResponse(answer.to_json())
@@ -269,7 +282,7 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
     @app.post("/api/ask/stream", openapi_extra=_ASK_OPENAPI)
     async def api_ask_stream(request: Request) -> StreamingResponse:
         """Server-sent events: `delta` {"text"} pieces, then one `answer` with citations."""
-        question = parse_ask_body(await request.body(), settings)
+        question = parse_ask_body(await _json_body(request), settings)
         # A sync iterator: Starlette pulls it in a threadpool.
         return StreamingResponse(
             _stream_events(chain, question),

@@ -110,6 +110,29 @@ def test_a_lone_surrogate_is_a_clear_422(client: TestClient, fake_chain: FakeCha
     assert fake_chain.received == []
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded", "multipart/form-data"],
+)
+def test_a_body_not_sent_as_json_is_415(client: TestClient, fake_chain: FakeChain, content_type: str | None) -> None:
+    # A form or a text/plain fetch from any website needs no CORS preflight: it must not get an answer.
+    headers = {"content-type": content_type} if content_type else {}
+    for path in ("/api/ask", "/api/ask/stream"):
+        r = client.post(path, content=b'{"question": "How many children?"}', headers=headers)
+        assert r.status_code == 415, (path, r.text)
+        assert "application/json" in r.json()["error"]
+    assert fake_chain.received == []
+
+
+def test_json_with_a_charset_is_accepted(client: TestClient) -> None:
+    r = client.post(
+        "/api/ask",
+        content=b'{"question": "How many children?"}',
+        headers={"content-type": "Application/JSON; charset=utf-8"},
+    )
+    assert r.status_code == 200 and r.json()["citations"]
+
+
 def test_malformed_json_is_400(client: TestClient) -> None:
     r = client.post("/api/ask", content=b'{"question": "unterminated', headers={"content-type": "application/json"})
     assert r.status_code == 400
@@ -117,7 +140,7 @@ def test_malformed_json_is_400(client: TestClient) -> None:
 
 
 def test_oversized_body_is_413(client: TestClient) -> None:
-    r = client.post("/api/ask", content=b"{" + b" " * 300_000 + b"}")
+    r = client.post("/api/ask", content=b"{" + b" " * 300_000 + b"}", headers={"content-type": "application/json"})
     assert r.status_code == 413
     assert "error" in r.json()
 
