@@ -1423,6 +1423,19 @@ class ExtractiveAnswerer:
         vectors = self._embed(words + vocab)
         return np.stack(vectors[: len(words)]) @ np.stack(vectors[len(words) :]).T
 
+    def _forms_seen(self, words: list[str], vocab: list[str]) -> set[str]:
+        """The `words` another form of which is in `vocab`: a word as close as `MENTION_COSINE` that
+        starts with the same letter ("EU" for "European"). A neighbour by meaning alone is no form
+        of the name ("Asia" is 0.752 close to "Japan"; the documents never mention Japan)."""
+        if not words or not vocab:
+            return set()
+        sims = self._word_similarities(words, vocab)
+        return {
+            w
+            for w, row in zip(words, sims, strict=True)
+            if any(sim >= MENTION_COSINE and v[:1] == w[:1] for v, sim in zip(vocab, row.tolist(), strict=True))
+        }
+
     def _close_to_any(self, words: list[str], vocab: list[str], threshold: float) -> set[str]:
         """The `words` some word of `vocab` is at least `threshold` close to (word cosine)."""
         if not words or not vocab:
@@ -1592,9 +1605,7 @@ class ExtractiveAnswerer:
         missing = [run for run in runs if not run_seen(run)]
         # Another form of a name is a name too: only capitalised words are compared (fast).
         capitalised = sorted({w.lower() for w in tokens if w[:1].isupper()})
-        near = self._close_to_any(
-            sorted({w for run in missing for w in telling[tuple(run)]}), capitalised, MENTION_COSINE
-        )
+        near = self._forms_seen(sorted({w for run in missing for w in telling[tuple(run)]}), capitalised)
         missing = [run for run in missing if not near.intersection(telling[tuple(run)])]
         originals = _originals(asked)
         # An acronym often stands for ordinary words ("PC" for "computer" 0.74, "CPU" for

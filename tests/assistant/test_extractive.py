@@ -934,3 +934,15 @@ def test_a_question_about_a_name_alone_is_answered_by_what_that_name_did(
     answer = ask(minilm_index, answerer, "What did Malaysia do?")
     assert "Malaysia’s regulator issued notices and temporarily restricted Grok" in answer.citations[0].quote
     assert not any("French authorities" in c.quote for c in answer.citations)
+
+
+@pytest.mark.model
+def test_a_neighbour_by_meaning_is_no_mention_of_a_name_another_form_of_it_is(
+    minilm_index: InMemoryIndex, answerer: ExtractiveAnswerer
+) -> None:
+    # The signatories' list names Asia, never Japan ("Asia" is 0.752 close to "Japan" as words).
+    answer = ask(minilm_index, answerer, "Did Japan's privacy regulator sign the joint statement?")
+    assert answer.refused and answer.notes == ("The documents never mention “Japan”.",)
+    # "EU" is another form of "European" (0.81): mentioned.
+    answer = ask(minilm_index, answerer, "Which EU body opened a probe into Grok?")
+    assert not answer.refused and "European Commission probe" in answer.text
