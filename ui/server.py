@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 WIDGET_DIR = Path(__file__).resolve().parent / "widget"
 CHAT_PATH = "/chat"
+#: In widget.html, replaced by settings.max_question_chars (the question box's maxlength).
+MAX_QUESTION_CHARS_MARK = "__CITELINE_MAX_QUESTION_CHARS__"
 
 #: Largest request body accepted by the ask endpoints, in bytes.
 MAX_BODY_BYTES = 256_000
@@ -247,6 +249,9 @@ def create_app(settings: Settings, chain: Any, *, feedback: FeedbackStore | None
             "/example": ("example.html", "text/html; charset=utf-8"),
         }.items()
     }
+    # The widget's question box holds no more than the server accepts.
+    page, media = assets["/widget"]
+    assets["/widget"] = (page.replace(MAX_QUESTION_CHARS_MARK, str(settings.max_question_chars)), media)
 
     @app.exception_handler(BadRequest)
     async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:

@@ -188,6 +188,11 @@ def test_widget_page_may_be_framed_only_by_self_and_allowed_origins(client: Test
     assert chat_csp == "frame-ancestors 'self'"
 
 
+def test_widget_question_box_holds_at_most_what_the_server_accepts(client: TestClient) -> None:
+    page = client.get("/widget").text
+    assert 'maxlength="200"' in page  # settings.max_question_chars; a longer question would be a 422
+
+
 def test_widget_assets_and_example_page(client: TestClient) -> None:
     js = client.get("/widget.js")
     assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")

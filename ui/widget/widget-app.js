@@ -143,6 +143,8 @@
             done = true;
             renderAnswer(bubble, data);
             history.push(question);
+            // Answered: clear the box, unless the next question is already being typed.
+            if (input.value.trim() === question) input.value = "";
           } else if (name === "error") {
             done = true;
             showError(bubble, data.error || "Answering failed.");
@@ -167,8 +169,7 @@
     ev.preventDefault();
     var q = input.value.trim();
     if (!q || busy) return;
-    input.value = "";
-    ask(q);
+    ask(q);  // the question stays in the box until it is answered, so a failed one can be sent again
   });
 
   // Esc inside the frame closes the panel in the host page (widget.js checks our origin).
