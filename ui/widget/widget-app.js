@@ -181,5 +181,8 @@
   window.addEventListener("message", function (ev) {
     if (ev.data && ev.data.type === "citeline:focus") input.focus();
   });
+  // Tell widget.js the chat loaded (it carries no data). A page that may not frame us gets a
+  // browser error page instead, never says this, and widget.js explains what went wrong.
+  if (window.parent !== window) window.parent.postMessage({ type: "citeline:ready" }, "*");
   input.focus();
 })();

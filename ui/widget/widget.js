@@ -7,6 +7,8 @@
  * HOST is taken from this script's own src, so the snippet is the only configuration.
  * Options (data-*): title (panel heading, default "Help"), position ("right" | "left"),
  * color (launcher colour, #rgb or #rrggbb), open ("true" to start open).
+ * If the chat does not load (this page's origin is not in the server's CITELINE_ALLOWED_ORIGINS,
+ * or the server is down), the panel says so and the console names the setting.
  */
 (function () {
   "use strict";
@@ -38,6 +40,8 @@
     "padding:2px 8px;border-radius:6px}" +
     ".citeline-close:focus-visible{outline:2px solid #fff}" +
     ".citeline-frame{flex:1;border:0;width:100%;background:#fff}" +
+    ".citeline-unavailable{flex:1;margin:0;padding:20px 16px;color:#1f2937;background:#fff;" +
+    "font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif}" +
     "@media (max-width:480px){.citeline-panel{" + side + ":12px;bottom:76px;width:calc(100vw - 24px);" +
     "height:calc(100vh - 96px)}}";
   var style = document.createElement("style");
@@ -85,6 +89,12 @@
   panel.appendChild(head);
 
   var frame = null; // created on first open, so pages that never open the widget load nothing more
+  var ready = false; // the chat in the frame said "citeline:ready"
+  var notice = null; // shown in place of the frame when the chat did not load
+  // The chat says it is ready while it loads, so before the frame's load event; allow it this
+  // long after that event, and this long in all (some error pages never fire one).
+  var READY_AFTER_LOAD_MS = 2000;
+  var READY_TIMEOUT_MS = 20000;
 
   function ensureFrame() {
     if (frame) return;
@@ -93,15 +103,45 @@
     frame.title = title + " chat";
     frame.src = host + "/widget";
     frame.setAttribute("referrerpolicy", "strict-origin-when-cross-origin");
+    frame.addEventListener("load", function () { setTimeout(checkReady, READY_AFTER_LOAD_MS); });
+    setTimeout(checkReady, READY_TIMEOUT_MS);
     panel.appendChild(frame);
+  }
+
+  // The frame holds a browser error page, not the chat: say so instead of a broken-frame icon.
+  function checkReady() {
+    if (ready || notice) return;
+    frame.style.display = "none";
+    notice = document.createElement("p");
+    notice.className = "citeline-unavailable";
+    notice.setAttribute("role", "alert");
+    notice.textContent = "Sorry, the help chat could not be loaded here. Please try again later.";
+    panel.appendChild(notice);
+    if (window.console) {
+      window.console.error(
+        "citeline widget: the chat at " + host + "/widget did not load in this page. If this is your site, " +
+        "add its origin (" + window.location.origin + ") to CITELINE_ALLOWED_ORIGINS on the citeline " +
+        "server (comma-separated), restart it, and check that it is running."
+      );
+    }
+  }
+
+  function onReady() {
+    ready = true;
+    if (notice) { // it was only slow
+      notice.parentNode.removeChild(notice);
+      notice = null;
+      frame.style.display = "";
+    }
+    if (panel.classList.contains("citeline-open")) focusChat();
   }
 
   function focusChat() {
     if (!frame) return;
     frame.focus();
-    try {
-      frame.contentWindow.postMessage({ type: "citeline:focus" }, host);
-    } catch (e) { /* the frame is still loading; it focuses its own input on load */ }
+    // Not before the chat is ready: the message would reach the frame's blank first page (a
+    // console warning). The chat focuses its own box as it loads.
+    if (ready) frame.contentWindow.postMessage({ type: "citeline:focus" }, host);
   }
 
   function open() {
@@ -127,10 +167,12 @@
   document.addEventListener("keydown", function (ev) {
     if (ev.key === "Escape") hide();
   });
-  // Esc pressed inside the iframe arrives as a message; only trust our own frame and host.
+  // The chat's messages (ready; Esc pressed inside it); only trust our own frame and host.
   window.addEventListener("message", function (ev) {
     if (!frame || ev.source !== frame.contentWindow || ev.origin !== host) return;
-    if (ev.data && ev.data.type === "citeline:close") hide();
+    var type = ev.data && ev.data.type;
+    if (type === "citeline:ready") onReady();
+    else if (type === "citeline:close") hide();
   });
 
   function mount() {
