@@ -789,6 +789,36 @@ def _states_publishing(sentence: str) -> bool:
     return any(w.endswith("ed") and stem(w) in _PUBLISH_STEMS for w in _LOWER_WORD.findall(sentence))
 
 
+#: Words asking for the first, last or most of something, and the words that state the same rank:
+#: "Which country was the first to pass the law?" is not answered by a sentence about the law
+#: that names no first country. ("last year", "at least" and "most" in "most of" rank nothing.)
+_EXTREMES = tuple(
+    frozenset(group.split())
+    for group in (
+        "first earliest",
+        "biggest largest maximum greatest",
+        "smallest minimum",
+        "fastest quickest",
+        "slowest",
+        "highest maximum",
+        "lowest minimum",
+        "newest latest",
+        "oldest earliest",
+    )
+)
+_EXTREME_WORD = re.compile(
+    r"\b(?:the|its|their|a|an)\s+(first|earliest|biggest|largest|smallest|fastest|quickest|slowest|highest"
+    r"|lowest|newest|oldest|latest)\b",
+    re.I,
+)
+
+
+def _extremes(question: str) -> tuple[frozenset[str], ...]:
+    """The ranks `question` asks about ("the first ..."), as groups of words stating them."""
+    asked = {m.group(1).lower() for m in _EXTREME_WORD.finditer(question)}
+    return tuple(next(g for g in _EXTREMES if w in g) for w in sorted(asked))
+
+
 def _names_actor(sentence: str, names: set[str]) -> bool:
     """Whether each of `names` is an actor of `sentence`: its first word, or a possessive ("Malaysia's")."""
     tokens = [t.lower().replace("’", "'") for t in _WORD.findall(sentence)]
@@ -985,6 +1015,9 @@ class _Part:
     #: Operators the part asks about ("==" in "What is the difference between == and is?"): no
     #: word says what it is about, so a supporting sentence (or its question) must show each one.
     operators: set[str] = field(default_factory=set)
+    #: The ranks the part asks about ("the first country to ...", "the biggest file"), each as the
+    #: words that state it (see `_EXTREMES`): a supporting sentence (or its question) states each.
+    extremes: tuple[frozenset[str], ...] = ()
 
 
 @dataclass
@@ -1234,6 +1267,7 @@ class ExtractiveAnswerer:
                     counted=[w for w in counted_words(piece) if w in topic] if kind == "quantity" else [],
                     figures_named={n for n in figures if len(n) > 1},
                     operators=set(_OPERATOR.findall(piece)),
+                    extremes=_extremes(piece),
                     defines=_defines(piece),
                     # A single letter ("I" in "How many can I attach?") scopes nothing.
                     scoping_names=(
@@ -1304,6 +1338,9 @@ class ExtractiveAnswerer:
                         own_initials = _initials(_WORD.findall(cand.text))
                     matched |= {n for n in acronyms if n in own_initials}
                 anchored = all(op in _with_question(cand) for op in part.operators)
+                if part.extremes:
+                    stated_words = _sentence_words(_with_question(cand))
+                    anchored = anchored and all(any(stated_words.has(w) for w in group) for group in part.extremes)
                 anchored = (
                     anchored
                     and all(c_words.has(n) for n in part.figures_named)

@@ -946,3 +946,22 @@ def test_a_neighbour_by_meaning_is_no_mention_of_a_name_another_form_of_it_is(
     # "EU" is another form of "European" (0.81): mentioned.
     answer = ask(minilm_index, answerer, "Which EU body opened a probe into Grok?")
     assert not answer.refused and "European Commission probe" in answer.text
+
+
+def test_a_question_about_the_first_or_biggest_needs_a_sentence_stating_that_rank() -> None:
+    text = (
+        "Spain passed a law against sexual deepfakes of children in 2024.\n"
+        "France was the first country to pass a law against sexual deepfakes of children.\n"
+        "The maximum size of a database file is about 281 terabytes.\n"
+    )
+    answerer = keyword_answerer()
+    index = index_of("laws.txt", text)
+    answer = ask(index, answerer, "Which country was the first to pass a law against sexual deepfakes of children?")
+    assert [c.quote for c in answer.citations] == [
+        "France was the first country to pass a law against sexual deepfakes of children."
+    ]
+    # The same words without the rank ("Spain passed a law ...") answer no "first" question.
+    spain_only = index_of("spain.txt", text.splitlines()[0] + "\n")
+    assert ask(spain_only, answerer, "Which country was the first to pass a law against sexual deepfakes?").refused
+    # The same rank in other words: "maximum" for "biggest".
+    assert "281 terabytes" in ask(index, answerer, "What is the biggest size of a database file?").text

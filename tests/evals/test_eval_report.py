@@ -125,7 +125,7 @@ def test_shipped_thresholds_gate_every_target_metric() -> None:
     # ... the two it does not reach yet (targets 0.95) at their measured level on all 222 cases
     # (0.951 / 0.955 on the 142 tuning cases: all but the held-out sets heldout3 to heldout6).
     assert shipped["key_fact_recall"] >= 0.934
-    assert shipped["refusal_f1"] >= 0.915
+    assert shipped["refusal_f1"] >= 0.921
 
 
 def test_bad_thresholds_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -136,3 +136,8 @@ def test_bad_thresholds_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("{", encoding="utf-8")
     with pytest.raises(ValueError, match="not valid JSON"):
         load_thresholds(path)
+    path.write_text('{"_comment": "ok", "recal_at_k": 1.0}', encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown metric\\(s\\) 'recal_at_k'; known: pass_rate"):
+        load_thresholds(path)
+    with pytest.raises(ValueError, match="is a folder"):
+        load_thresholds(tmp_path)
