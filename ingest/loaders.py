@@ -53,7 +53,10 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS |
 #:     "/" ("<svg/onload=...>") is markup too, and so is a tag written as entities ("&lt;b&gt;"); in
 #:     any document a "See also" box is kept (it had been dropped as a teaser list, and with it
 #:     the signatures and headings after it: 3,513 words of 172 Python docs pages).
-EXTRACTOR_VERSION = 11
+#: 12: a PDF's running lines are looked for in each page's first and last two lines (a header
+#:     right before the page number was kept), and a placeholder metadata title ("about:blank",
+#:     "Untitled", "Microsoft Word - ...") gives way to the first line.
+EXTRACTOR_VERSION = 12
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")
@@ -456,6 +459,9 @@ _SENTENCE_END = (".", "!", "?", ":")
 _HYPHENATED = re.compile(r"[^\W\d_]{2}-$")  # "func-", "SE-": a word broken at the line's end
 
 
+_EDGE_LINES = 2
+
+
 def pdf_paragraphs(pages: Sequence[str]) -> tuple[list[str], tuple[Removal, ...]]:
     """Paragraphs from the hard-wrapped lines a PDF's pages give, without running headers and footers.
 
@@ -465,7 +471,11 @@ def pdf_paragraphs(pages: Sequence[str]) -> tuple[list[str], tuple[Removal, ...]
     lines is joined ("func-" + "tion" -> "function"). Returns the paragraphs and what was dropped.
     """
     page_lines = [[line.strip() for line in page.splitlines() if line.strip()] for page in pages]
-    edges = Counter(_DIGITS.sub("#", line) for lines in page_lines if lines for line in {lines[0], lines[-1]})
+    # A page's running lines are its first and last two: a header may sit above (or, as some PDF
+    # writers extract it, just before) the page number.
+    edges = Counter(
+        _DIGITS.sub("#", line) for lines in page_lines for line in {*lines[:_EDGE_LINES], *lines[-_EDGE_LINES:]}
+    )
     running = {key for key, n in edges.items() if n >= _RUNNING_LINE_PAGES}
     dropped: Counter[str] = Counter()
     example: dict[str, str] = {}  # each running line as it first appeared
@@ -474,7 +484,7 @@ def pdf_paragraphs(pages: Sequence[str]) -> tuple[list[str], tuple[Removal, ...]
     full = _FULL_LINE_SHARE * lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
     paragraphs: list[str] = []
     for lines in page_lines:
-        for edge in (-1, 0):
+        for edge in (-1, 0) * _EDGE_LINES:
             key = _DIGITS.sub("#", lines[edge]) if lines else ""
             if key in running:
                 dropped[key] += 1
@@ -505,6 +515,20 @@ def pdf_paragraphs(pages: Sequence[str]) -> tuple[list[str], tuple[Removal, ...]
     return paragraphs, tuple(removed)
 
 
+# What PDF writers put in the title field when the author gave none: a browser's page address
+# ("about:blank"), "Untitled", or the application's name before the file's ("Microsoft Word - a.docx").
+_NO_TITLE = re.compile(
+    r"^(?:about:\S*|\w+://\S*|untitled(?:\s+document)?|document\d*|\S+\.(?:docx?|odt|pdf|html?))$", re.I
+)
+_APP_PREFIX = re.compile(r"^(?:Microsoft (?:Word|PowerPoint|Excel)|Word|Pages|LibreOffice \w+)\s+-\s+", re.I)
+
+
+def _pdf_title(meta: str) -> str | None:
+    """A PDF's metadata title, or None when it is a placeholder rather than the document's title."""
+    title = _APP_PREFIX.sub("", meta.strip())
+    return None if not title or _NO_TITLE.match(title) else title
+
+
 def _load_pdf(raw: RawFile) -> _Loaded | Skipped:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -521,7 +545,8 @@ def _load_pdf(raw: RawFile) -> _Loaded | Skipped:
     body = "\n\n".join(p for p in paragraphs if p)
     if not body.strip():
         return Skipped(raw.source, "the PDF has no extractable text (scanned images need OCR first)")
-    title = (str(meta_title).strip() if meta_title else None) or _headline(_first_line("\n".join(pages)))
+    title = _pdf_title(str(meta_title)) if meta_title else None
+    title = title or _headline(_first_line("\n".join(pages)))
     return _Loaded(body, title, removed)
 
 

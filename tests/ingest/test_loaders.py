@@ -311,6 +311,29 @@ def test_pdf_lines_become_paragraphs_without_running_headers_or_contents() -> No
     assert "• Applications may add new rules." in paragraphs and "• Users may override them." in paragraphs
 
 
+def test_pdf_running_header_just_before_the_page_number_is_dropped_too() -> None:
+    # Some writers (Chromium's print to PDF) extract the header after the page's text, right
+    # before its footer: only the footer was the page's last line, so the header was kept.
+    bodies = ["The trust met to review the lighthouse repairs.", "Storms closed the harbour twice.", "The budget grew."]
+    pages = [f"{body}\nOrvane Harbour Trust - Annual Report\nPage {n}" for n, body in enumerate(bodies, 1)]
+    paragraphs, removed = pdf_paragraphs(pages)
+    assert not any("Orvane Harbour Trust" in p or p.startswith("Page") for p in paragraphs)
+    assert len(paragraphs) == 3
+    assert ("page-header", "Orvane Harbour Trust - Annual Report (on 3 pages)") in [(r.kind, r.text) for r in removed]
+
+
+@pytest.mark.parametrize("placeholder", ["about:blank", "Untitled", "https://intranet/report", "report-2024.docx"])
+def test_a_placeholder_pdf_title_gives_way_to_the_first_line(tmp_path: Path, placeholder: str) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(_pdf_bytes(["Orvane Lighthouse Report", "The lighthouse was built in 1874."], placeholder))
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document) and doc.title == "Orvane Lighthouse Report"
+    # The application's name before a real title is dropped.
+    path.write_bytes(_pdf_bytes(["Some text here."], "Microsoft Word - Lighthouse Survey"))
+    doc = _load(path, tmp_path)
+    assert isinstance(doc, Document) and doc.title == "Lighthouse Survey"
+
+
 def test_pdf_without_a_metadata_title_is_titled_by_its_first_line_and_keeps_its_tags(tmp_path: Path) -> None:
     path = tmp_path / "spec-v2.pdf"
     lines = ["Shared Database Spec", "Each type is described in a <comment> element of the file."]
