@@ -33,6 +33,8 @@ _ATTR_DEBRIS = re.compile(
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:[\s/][^<>]*)?>")
 # A script or style element: its contents are code, never the document's text (it may span lines).
 _CODE_ELEMENT = re.compile(r"<(script|style)\b[^<>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+# The rule line of a pipe table ("| --- | :---: |"), as Markdown and extracted HTML tables write it.
+_TABLE_RULE = re.compile(r"^\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?(?:-{3,}:?)?\s*$")
 _BULLET = re.compile(r"^(?:[\u2022\u25aa\u25e6\u25cf\u00b7\u2023\u2043\u2219\u25a0\u25a1\u2013*+]|-(?=\s))\s+")
 # Leading emoji / symbols / punctuation before the words of a line ("✅ Follow us ...").
 _LEAD_SYMBOLS = re.compile(r"^[\W_]+")
@@ -205,6 +207,9 @@ def clean(text: str, markup: bool = True) -> tuple[str, tuple[Removal, ...]]:
     lines: list[str] = []
     for raw_line in raw_lines:
         line = _normalise_inline(raw_line, removals, markup)
+        if _TABLE_RULE.match(line):  # "|---|:---:|" under a table's header row: no text
+            removals.append(Removal("markup", line))
+            continue
         kind = _boilerplate_kind(line)
         if kind is None:
             lines.append(_BULLET.sub("", line))

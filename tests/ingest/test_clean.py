@@ -194,6 +194,15 @@ def test_a_see_also_box_and_the_signatures_after_it_are_kept() -> None:
     assert "See also" in cleaned and not [r for r in removed if r.kind == "teaser-list"]
 
 
+def test_a_tables_rule_line_is_no_paragraph() -> None:
+    # Markdown and extracted HTML tables are stored as pipe rows; their "|---|---|" rule line had
+    # become a paragraph of its own, which could be quoted.
+    text = "| Plan | Storage |\n|---|:---:|\n| Free | 5 GB |\n\nA line --- with dashes stays.\n"
+    cleaned, removed = clean(text, markup=False)
+    assert cleaned.split("\n\n") == ["| Plan | Storage |", "| Free | 5 GB |", "A line --- with dashes stays."]
+    assert [r.text for r in removed if r.kind == "markup"] == ["|---|:---:|"]
+
+
 def test_prose_that_mentions_ads_or_cookies_is_kept() -> None:
     text = (
         "Advertisement revenue fell sharply in the third quarter, the company said in its filing.\n"
