@@ -34,16 +34,18 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
-#: Markup is entity-encoded so it survives the cleaner's tag stripping and lands in the stored
-#: text as real `<script>` etc. (the cleaner decodes entities): the worst case for the UI.
-MALICIOUS_DOC = """Harbour Point lighthouse keeper's manual
-
-The Harbour Point lighthouse lamp is polished every Tuesday morning by the duty keeper \
-&lt;script&gt;alert(1)&lt;/script&gt; before the evening watch begins.
-The lighthouse fog horn at Harbour Point is tested monthly &lt;img src=x onerror=alert(2)&gt; \
-during calm weather.
-Visitors can read the lighthouse logbook online at [the logbook](javascript:alert(3)) or \
-&lt;a href="javascript:alert(3)"&gt;this link&lt;/a&gt; every weekend.
+#: A help page whose text shows markup (entity-encoded in the page, as a page about HTML would):
+#: the stored text holds a real `<script>` etc., the worst case for the UI. (In a .txt file such
+#: markup is leftover noise and the cleaner drops it.)
+MALICIOUS_DOC = """<html><head><title>Harbour Point lighthouse keeper's manual</title></head><body><main>
+<h1>Harbour Point lighthouse keeper's manual</h1>
+<p>The Harbour Point lighthouse lamp is polished every Tuesday morning by the duty keeper
+&lt;script&gt;alert(1)&lt;/script&gt; before the evening watch begins.</p>
+<p>The lighthouse fog horn at Harbour Point is tested monthly &lt;img src=x onerror=alert(2)&gt;
+during calm weather.</p>
+<p>Visitors can read the lighthouse logbook online at [the logbook](javascript:alert(3)) or
+&lt;a href="javascript:alert(3)"&gt;this link&lt;/a&gt; every weekend.</p>
+</main></body></html>
 """
 
 LIGHTHOUSE_QUESTION = "How often is the Harbour Point lighthouse lamp polished?"
@@ -80,7 +82,7 @@ def server_url(e2e_root: Path) -> Iterator[str]:
     root = e2e_root
     docs, data = root / "docs", root / "data"
     shutil.copytree(CORPUS, docs)
-    (docs / "lighthouse-manual.txt").write_text(MALICIOUS_DOC, encoding="utf-8")
+    (docs / "lighthouse-manual.html").write_text(MALICIOUS_DOC, encoding="utf-8")
     subprocess.run(
         [sys.executable, "-m", "ui.cli", "ingest", str(docs), "--data-dir", str(data), "--quiet"],
         cwd=REPO,
