@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,10 @@ class StoreNotFoundError(StoreError):
 
 class StoreMismatchError(StoreError):
     """The store was built with another embedding model, dimension or chunker."""
+
+
+class StoreLocationError(StoreError):
+    """The store's folder cannot be created where the settings point (a file is in the way, no permission)."""
 
 
 @dataclass(frozen=True)
@@ -409,8 +414,33 @@ def _client_for(settings: Settings, create: bool) -> tuple[Any, str]:
         raise StoreNotFoundError(
             f"No document store at {path}. Run `citeline ingest [PATH]` first to ingest your documents."
         )
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreLocationError(
+            f"Cannot create the document store at {path}: {_why_not_a_folder(path, exc)}. "
+            "Pass a folder you can write to with --data-dir (or set CITELINE_DATA_DIR)."
+        ) from exc
+    # Chroma writes even to read (its SQLite file); a read-only store would fail deep inside it.
+    read_only = [p for p in (path, path / "chroma.sqlite3") if p.exists() and not os.access(p, os.W_OK)]
+    if read_only:
+        which = "" if read_only[0] == path else f" (its {read_only[0].name})"
+        raise StoreLocationError(
+            f"The document store at {path} is read-only{which}: Chroma needs to write to it, even to answer. "
+            "Make it writable, or pass another folder with --data-dir (or CITELINE_DATA_DIR)."
+        )
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings), str(path)
+
+
+def _why_not_a_folder(path: Path, exc: OSError) -> str:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                return f"{candidate} is a file, not a folder"
+            break
+    if isinstance(exc, PermissionError):
+        return f"permission denied ({exc.filename or path})"
+    return exc.strerror or str(exc)
 
 
 def open_store(

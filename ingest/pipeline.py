@@ -138,7 +138,7 @@ class IngestReport:
         if self.chunks_repeated:
             lines[1] = lines[1].removesuffix(".") + f"; {self.chunks_repeated} repeated chunk texts embedded once."
         kept = set(self.kept)
-        for skip in self.skipped:
+        for skip in sorted(self.skipped, key=lambda s: s.source):
             note = " (previous version kept)" if skip.source in kept else ""
             lines.append(f"Skipped {skip.source}: {skip.reason}{note}")
         return lines
@@ -381,7 +381,8 @@ def ingest_folder(
         if skipped.source in stored:
             report.kept.append(skipped.source)
         if not skipped.reason.startswith("unsupported file type"):
-            log.warning("skipped %s: %s", skipped.source, skipped.reason)
+            # INFO: the report lists every skip with its reason (the CLI prints it); -v shows these.
+            log.info("skipped %s: %s", skipped.source, skipped.reason)
 
     for path in files:
         raw = read_file(path, folder, max_file_bytes)

@@ -7,11 +7,17 @@ the CLI's factory), so what these tests see is what a user sees.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+import ui.cli
+from assistant.types import Answer, Question
 from ui.cli import app
 
 pytestmark = pytest.mark.model
@@ -53,6 +59,51 @@ def test_ingest_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "error:" in result.output and "nope" in result.output
     assert "Traceback" not in result.output
+
+
+@contextmanager
+def fresh_logging() -> Iterator[None]:
+    """Logging as in a new `citeline` process: pytest's own handlers off the root logger meanwhile."""
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    root.handlers.clear()
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved
+        root.setLevel(level)
+
+
+def test_ingest_into_a_data_dir_that_is_a_file_is_one_error_line(tmp_path: Path, corpus_copy: Path) -> None:
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("a file where the store should go")
+    result = runner.invoke(app, ["ingest", str(corpus_copy), "--data-dir", str(not_a_folder), "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: Cannot create the document store")
+    assert f"{not_a_folder} is a file, not a folder" in result.output and "--data-dir" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_ingest_shows_each_skipped_file_once_sorted_and_logs_them_with_v(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "zz.pdf").write_bytes(b"not a pdf")  # pypdf logs "invalid pdf header" on its own
+    (docs / "empty.txt").write_text("")
+    (docs / "bad.txt").write_bytes(b"caf\xe9\n")
+    data = str(tmp_path / "data")
+    with fresh_logging():
+        result = runner.invoke(app, ["ingest", str(docs), "--data-dir", data, "-q"])
+    assert result.exit_code == 0, result.output
+    assert "WARNING" not in result.stderr, result.stderr
+    skipped = [line.split(":")[0] for line in result.output.splitlines() if line.startswith("Skipped")]
+    assert skipped == ["Skipped bad.txt", "Skipped empty.txt", "Skipped zz.pdf"]
+
+    with fresh_logging():
+        verbose = runner.invoke(app, ["ingest", str(docs), "--data-dir", data, "-q", "-v"])  # -v after the command
+    assert verbose.exit_code == 0, verbose.output
+    assert "INFO ingest.pipeline: skipped empty.txt: empty file" in verbose.stderr
+    assert "pypdf" in verbose.stderr
+    assert "Skipped empty.txt: empty file" in verbose.stdout  # and the summary as without -v
 
 
 def test_ask_json_has_the_documented_shape(data_dir: Path) -> None:
@@ -99,6 +150,63 @@ def test_ask_json_lines_from_stdin_answers_each_line(data_dir: Path) -> None:
     assert answers[2]["refused"] is True and answers[2]["citations"] == []
 
 
+def test_ask_json_lines_give_one_output_line_per_non_blank_input_line(data_dir: Path) -> None:
+    stdin = (
+        b'{"question": "What did UNICEF urge governments to do?"}\n'
+        b"\n"  # blank: skipped
+        b'{"question": "  "}\n'
+        b"   \n"  # blank too
+        b'{"question": "caf\xe9?"}\n'  # not UTF-8
+        b'{"question": "Which office led it?", "history": ["\\ud800"]}\n'  # a lone surrogate
+        b'{"question": "What did UNICEF urge governments to do?"}\n'
+    )
+    result = runner.invoke(app, ["ask", "--json", "--data-dir", str(data_dir), "-"], input=stdin)
+    assert result.exit_code == 2
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 5  # the five non-blank lines, in order
+    assert rows[0]["refused"] is False and rows[4]["refused"] is False
+    assert rows[1]["error"].startswith("line 3: The question is empty")
+    assert rows[2]["error"].startswith("line 5: not UTF-8")
+    assert rows[3]["error"].startswith("line 6: ")
+
+
+def test_ask_json_lines_go_on_after_an_answer_that_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Chain:
+        def invoke(self, question: Question) -> Answer:
+            if "boom" in question.question:
+                raise RuntimeError("the store went away")
+            return Answer("I couldn't find that in the documents.", True)
+
+    monkeypatch.setattr(ui.cli, "_load_chain", lambda settings: Chain())
+    stdin = '{"question": "boom?"}\n{"question": "fine?"}\n'
+    result = runner.invoke(app, ["ask", "--json", "--data-dir", str(tmp_path), "-"], input=stdin)
+    assert result.exit_code == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows[0] == {"error": "line 1: could not answer (RuntimeError: the store went away)"}
+    assert rows[1]["refused"] is True
+
+
+def test_json_output_is_one_line_whatever_the_quote_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Chain:
+        def invoke(self, question: Question) -> Answer:
+            return Answer("first\u2028second\x85third\u2029.", False)
+
+    monkeypatch.setattr(ui.cli, "_load_chain", lambda settings: Chain())
+    result = runner.invoke(app, ["ask", "--json", "--data-dir", str(tmp_path), "-"], input='{"question": "q?"}\n')
+    (line,) = result.stdout.splitlines()  # str.splitlines splits on U+2028, U+2029 and U+0085 too
+    assert json.loads(line)["answer"] == "first\u2028second\x85third\u2029."
+
+
+def test_ask_stdin_without_json_fails_before_loading_anything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def load(settings: Any) -> None:
+        raise AssertionError("loaded the chain (seconds) before checking the arguments")
+
+    monkeypatch.setattr(ui.cli, "_load_chain", load)
+    result = runner.invoke(app, ["ask", "--data-dir", str(tmp_path), "-"], input="")
+    assert result.exit_code == 2
+    assert "needs --json" in result.output
+
+
 def test_ask_json_lines_reports_bad_lines_and_exits_2(data_dir: Path) -> None:
     stdin = 'not json\n{"question": ""}\n{"question": "What did UNICEF urge governments to do?"}\n'
     result = runner.invoke(app, ["ask", "--json", "--data-dir", str(data_dir), "-"], input=stdin)
@@ -127,5 +235,36 @@ def test_bad_setting_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("CITELINE_RETRIEVAL_K", "lots")
     result = runner.invoke(app, ["ask", "--data-dir", str(tmp_path), "anything?"])
     assert result.exit_code == 2
-    assert "invalid setting" in result.output and "retrieval_k" in result.output
+    assert "invalid setting" in result.output and "CITELINE_RETRIEVAL_K" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "message"),
+    [
+        ({"CITELINE_MAX_FILE_BYTES": "abc"}, ["settings"],
+         "error: invalid setting CITELINE_MAX_FILE_BYTES='abc': expected a whole number greater than 0"),
+        ({"CITELINE_CHROMA_MODE": "cloud"}, ["settings"],
+         "error: invalid setting CITELINE_CHROMA_MODE='cloud': expected 'embedded' or 'server'"),
+        ({"CITELINE_CHUNK_MAX_TOKENS": "999"}, ["ingest"],
+         "error: invalid setting CITELINE_CHUNK_MAX_TOKENS='999': expected a whole number greater than 16 and at "
+         "most 256"),
+        ({}, ["ask", "--answerer", "gpt", "q?"], "error: invalid --answerer 'gpt': expected 'extractive' or 'llm'"),
+    ],
+)  # fmt: skip
+def test_a_bad_setting_is_one_line_naming_the_variable_and_what_it_must_be(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str], args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output.strip() == message
+
+
+def test_v_works_before_and_after_the_command() -> None:
+    for args in (["-v", "settings"], ["settings", "-v"], ["settings", "--verbose"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "CITELINE_DATA_DIR" in result.output

@@ -4,13 +4,13 @@ citeline ingest [PATH]       sync the store with a folder (default corpus/)
 citeline ask QUESTION        a cited answer (--json for machines, `--json -` for JSON lines)
 citeline serve               the chat, the widget and the HTTP API in one server
 citeline eval                run the eval set, write a report, optionally gate
+citeline eval-promote        thumbs-down feedback -> eval cases to fill in
 citeline settings            every setting, its value and what it does
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from assistant.config import Settings
-from ui.cli_support import EXIT_BAD_INPUT, fail, settings_from
+from ui.cli_support import EXIT_BAD_INPUT, Verbose, configure_logging, fail, settings_from
 from ui.eval_cmd import eval_command, promote_feedback_command
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def _load_chain(settings: Settings) -> Any:
     try:
         return load_chain(settings)
     except Exception as exc:
-        if type(exc).__name__ in {"StoreNotFoundError", "StoreMismatchError", "LLMConfigError"}:
+        if type(exc).__name__ in {"StoreNotFoundError", "StoreMismatchError", "StoreLocationError", "LLMConfigError"}:
             fail(str(exc))
         raise
 
@@ -78,9 +78,11 @@ def ingest(
         Optional[list[str]],  # noqa: UP045
         typer.Option("--exclude", help="Glob of paths to leave out, e.g. '_sources/*' (repeatable)."),
     ] = None,
+    verbose: Verbose = False,
 ) -> None:
     """Sync the store with a folder: add new files, re-embed edited ones, drop deleted ones."""
     from assistant.embeddings import build_embeddings
+    from assistant.store import StoreError, StoreLocationError
     from ingest.pipeline import IngestError, run_ingest
 
     settings = settings_from(data_dir)
@@ -92,10 +94,10 @@ def ingest(
         )
     except IngestError as exc:
         fail(str(exc))
-    except Exception as exc:
-        if type(exc).__name__ in {"StoreMismatchError", "StoreNotFoundError"}:
-            fail(str(exc))
-        raise
+    except StoreLocationError as exc:  # --data-dir is a file, or not writable
+        fail(str(exc), code=EXIT_BAD_INPUT)
+    except StoreError as exc:
+        fail(str(exc))
     if report:
         for line in result.report_lines():
             typer.echo(line)
@@ -120,9 +122,24 @@ def _print_answer(answer: Answer) -> None:
         typer.secho(f'      "{c.quote}"', dim=True)
 
 
-def _json_lines(stream: Iterator[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """Parse `ask --json -` input: yields (line number, request dict or error message)."""
-    for lineno, raw in enumerate(stream, 1):
+#: Line breaks that JSON leaves raw but str.splitlines() splits on: escaped, so one answer is one line.
+_RAW_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _json_line(obj: dict[str, Any]) -> str:
+    """`obj` as one line of JSON, whatever its text holds."""
+    return json.dumps(obj, ensure_ascii=False).translate(_RAW_LINE_BREAKS)
+
+
+def _json_lines(stream: Iterator[bytes]) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """Parse `ask --json -` input: yields (line number, request dict or error message) per non-blank line."""
+    for lineno, raw_bytes in enumerate(stream, 1):
+        try:
+            raw = raw_bytes.decode("utf-8-sig" if lineno == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            bad = f"0x{raw_bytes[exc.start]:02x} at column {exc.start + 1}"
+            yield lineno, f"line {lineno}: not UTF-8 text (bad byte {bad}); send the questions as UTF-8"
+            continue
         if not raw.strip():
             continue
         try:
@@ -138,6 +155,41 @@ def _json_lines(stream: Iterator[str]) -> Iterator[tuple[int, dict[str, Any] | s
             yield lineno, f"line {lineno}: history must be a list of earlier questions (strings)"
             continue
         yield lineno, obj
+
+
+def _stdin_lines() -> Iterator[bytes]:
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        yield from buffer
+    else:  # a text-only stdin (some embedders): its lines, re-encoded
+        for line in sys.stdin:
+            yield line.encode("utf-8", "surrogatepass")
+
+
+def _answer_json_lines(chain: Any, settings: Settings) -> int:
+    """`ask --json -`: one output line per non-blank input line, in order; returns the exit code."""
+    from assistant.chain import InvalidQuestion, validate_question
+    from assistant.types import Question
+
+    bad_lines = failed = 0
+    for lineno, item in _json_lines(_stdin_lines()):
+        if isinstance(item, str):
+            bad_lines += 1
+            typer.echo(_json_line({"error": item}))
+            continue
+        try:
+            q = validate_question(item["question"], settings.max_question_chars)
+            answer = chain.invoke(Question(q, tuple(item.get("history", []))))
+        except InvalidQuestion as exc:
+            bad_lines += 1
+            typer.echo(_json_line({"error": f"line {lineno}: {exc}"}))
+            continue
+        except Exception as exc:  # one failed answer must not end the stream or shift the lines after it
+            failed += 1
+            typer.echo(_json_line({"error": f"line {lineno}: could not answer ({type(exc).__name__}: {exc})"}))
+            continue
+        typer.echo(_json_line(answer.to_json()))
+    return 1 if failed else EXIT_BAD_INPUT if bad_lines else 0
 
 
 @app.command()
@@ -156,12 +208,20 @@ def ask(
         Optional[str],  # noqa: UP045
         typer.Option(help="extractive (default) or llm; overrides CITELINE_ANSWERER."),
     ] = None,
+    verbose: Verbose = False,
 ) -> None:
-    """Answer a question from the ingested documents, citing a verbatim quote for every sentence."""
+    """Answer a question from the ingested documents, citing a verbatim quote for every sentence.
+
+    With `--json -`, each non-blank line of stdin is one JSON request and gets exactly one line
+    of output, in order: the answer, or {"error": "line N: ..."}. Blank lines are skipped.
+    """
+    if question == "-" and not as_json:  # before anything slow: the model takes seconds to load
+        fail("reading questions from stdin needs --json: citeline ask --json -", code=EXIT_BAD_INPUT)
+    settings = settings_from(data_dir, answerer=answerer)
+
     from assistant.chain import InvalidQuestion, validate_question
     from assistant.types import Question
 
-    settings = settings_from(data_dir, answerer=answerer)
     if question is not None and question != "-":
         try:
             question = validate_question(question, settings.max_question_chars)
@@ -170,23 +230,7 @@ def ask(
     chain = _load_chain(settings)
 
     if question == "-":
-        if not as_json:
-            fail("reading questions from stdin needs --json: citeline ask --json -", code=EXIT_BAD_INPUT)
-        errors = 0
-        for _lineno, item in _json_lines(sys.stdin):
-            if isinstance(item, str):
-                errors += 1
-                typer.echo(json.dumps({"error": item}))
-                continue
-            try:
-                q = validate_question(item["question"], settings.max_question_chars)
-            except InvalidQuestion as exc:
-                errors += 1
-                typer.echo(json.dumps({"error": str(exc)}))
-                continue
-            answer = chain.invoke(Question(q, tuple(item.get("history", []))))
-            typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
-        raise typer.Exit(EXIT_BAD_INPUT if errors else 0)
+        raise typer.Exit(_answer_json_lines(chain, settings))
 
     if question is None:
         _interactive(chain, settings)
@@ -194,7 +238,7 @@ def ask(
 
     answer = chain.invoke(Question(question, tuple(history or ())))
     if as_json:
-        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        typer.echo(_json_line(answer.to_json()))
     else:
         _print_answer(answer)
 
@@ -230,6 +274,7 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="Port (default 7860).")] = None,  # noqa: UP045
     data_dir: DataDir = None,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the chat in a browser.")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Start the chat (/chat), the help-site widget (/widget.js, /example) and the API (/api)."""
     from ui.server import serve as run_server
@@ -243,14 +288,14 @@ def serve(
     try:
         run_server(settings, open_browser=open_browser)
     except Exception as exc:
-        if type(exc).__name__ in {"StoreNotFoundError", "StoreMismatchError", "LLMConfigError"}:
+        if type(exc).__name__ in {"StoreNotFoundError", "StoreMismatchError", "StoreLocationError", "LLMConfigError"}:
             fail(str(exc))
         raise
 
 
 # --------------------------------------------------------------------------------- settings
 @app.command("settings")
-def showsettings_from(data_dir: DataDir = None) -> None:
+def showsettings_from(data_dir: DataDir = None, verbose: Verbose = False) -> None:
     """List every setting: its environment variable, current value and description."""
     settings = settings_from(data_dir)
     for name, field in Settings.model_fields.items():
@@ -261,15 +306,8 @@ def showsettings_from(data_dir: DataDir = None) -> None:
 
 
 @app.callback()
-def _root(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what citeline is doing.")] = False,
-) -> None:
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-    # Set levels on our loggers and the root handler: some libraries (bm25s) set DEBUG on their own.
-    logging.getLogger().setLevel(level)
-    for handler in logging.getLogger().handlers:
-        handler.setLevel(level)
+def _root(verbose: Verbose = False) -> None:
+    configure_logging(verbose)
 
 
 # `citeline eval` and `citeline eval-promote` live in ui/eval_cmd.py to keep this file thin.

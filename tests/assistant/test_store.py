@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from assistant.config import Settings
 from assistant.store import (
     ChromaStore,
+    StoreLocationError,
     StoreMismatchError,
     StoreNotFoundError,
     open_store,
@@ -57,6 +59,26 @@ def test_reading_a_missing_store_says_to_ingest(settings: Settings) -> None:
     with pytest.raises(StoreNotFoundError, match="citeline ingest"):
         open_store(settings, KeywordEmbeddings(), create=False)
     assert not settings.store_dir.exists()  # reading never creates a store
+
+
+def test_a_data_dir_that_is_a_file_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreLocationError, match=f"{blocker} is a file, not a folder.*--data-dir"):
+        open_store(Settings(data_dir=blocker), KeywordEmbeddings(), create=True, chunker=CHUNKER)
+
+
+def test_a_read_only_store_is_a_store_error_not_a_chroma_crash(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emb = KeywordEmbeddings()
+    _put(open_store(settings, emb, create=True, chunker=CHUNKER), emb, _doc("a", "Alpha one. Beta two"))
+    sqlite = settings.store_dir / "chroma.sqlite3"
+    # Tests run as root, for whom nothing is read-only: the file is made so as a user sees it.
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != sqlite and real_access(p, mode))
+    with pytest.raises(StoreLocationError, match=r"is read-only \(its chroma.sqlite3\).*--data-dir"):
+        open_store(settings, emb, create=False)
 
 
 def test_store_built_with_another_model_or_chunker_is_refused_with_the_rebuild_command(
