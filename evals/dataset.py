@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,39 +189,76 @@ def parse_case(data: object, where: str) -> tuple[Case | None, list[str]]:
     return case, []
 
 
-def load_cases(paths: Iterable[Path | str]) -> list[Case]:
-    """Load and validate cases from JSON-lines files, in file then line order.
+def case_files(paths: Iterable[Path | str]) -> list[Path]:
+    """The case files `paths` name: a file as given, a folder as its *.jsonl files (sorted, not recursive).
 
-    Blank lines are skipped. Raises `CaseFileError` listing every problem (bad JSON, missing or
-    mistyped fields, unknown fields, duplicate ids across files) and `FileNotFoundError` for a
-    missing file; returns an empty list only if the files hold no case at all.
+    Each file once, in the order given. Raises FileNotFoundError for a missing path or a folder
+    without *.jsonl files.
+    """
+    files: dict[Path, Path] = {}
+    for raw_path in paths:
+        path = Path(raw_path)
+        if path.is_dir():
+            found = sorted(path.glob("*.jsonl"))
+            if not found:
+                raise FileNotFoundError(f"{path} is a folder with no *.jsonl case files (sub-folders are not searched)")
+        elif path.exists():
+            found = [path]
+        else:
+            raise FileNotFoundError(f"eval case file not found: {path}")
+        for file in found:
+            files.setdefault(file.resolve(), file)
+    return list(files.values())
+
+
+def _lines(path: Path, problems: list[str]) -> Iterator[tuple[str, str]]:
+    """(where, text) of each line of `path`; undecodable lines and unreadable files become problems."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(f"{path}: cannot read ({exc.strerror or exc})")
+        return
+    for number, raw in enumerate(data.splitlines(), 1):
+        where = f"{path}:{number}"
+        try:
+            # A byte-order mark (some Windows editors write one) is no part of the first case.
+            yield where, raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(
+                f"{where}: not UTF-8 text (bad byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                "save the file as UTF-8"
+            )
+
+
+def load_cases(paths: Iterable[Path | str]) -> list[Case]:
+    """Load and validate cases from JSON-lines files (or folders of them), in file then line order.
+
+    A folder stands for its *.jsonl files (`case_files`). Blank lines are skipped. Raises
+    `CaseFileError` listing every problem as `file:line: problem` (a line that is not UTF-8 or
+    not JSON, missing or mistyped fields, unknown fields, duplicate ids across files) and
+    `FileNotFoundError` for a missing file; returns an empty list only if the files hold no case at all.
     """
     cases: list[Case] = []
     problems: list[str] = []
     seen: dict[str, str] = {}
-    for raw_path in paths:
-        path = Path(raw_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"eval case file not found: {path}")
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{number}"
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    problems.append(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
-                    continue
-                case, found = parse_case(data, where)
-                problems.extend(found)
-                if case is None:
-                    continue
-                if case.id in seen:
-                    problems.append(f"{where}: duplicate id {case.id!r} (first at {seen[case.id]})")
-                    continue
-                seen[case.id] = where
-                cases.append(case)
+    for path in case_files(paths):
+        for where, line in _lines(path, problems):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            case, found = parse_case(data, where)
+            problems.extend(found)
+            if case is None:
+                continue
+            if case.id in seen:
+                problems.append(f"{where}: duplicate id {case.id!r} (first at {seen[case.id]})")
+                continue
+            seen[case.id] = where
+            cases.append(case)
     if problems:
         raise CaseFileError(problems)
     return cases

@@ -61,7 +61,8 @@ def _existing_keys(paths: Iterable[Path]) -> set[tuple[str, tuple[str, ...]]]:
     for path in paths:
         if not path.is_file():
             continue
-        for line in path.read_text(encoding="utf-8").splitlines():
+        # errors="replace": a file that is not UTF-8 is load_cases' to report; here it only cannot match.
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 data = json.loads(line)
             except json.JSONDecodeError:
@@ -146,6 +147,6 @@ def promote_feedback(feedback_path: Path, out_path: Path, existing: Iterable[Pat
             prefix = "\n"
         with out_path.open("a", encoding="utf-8") as handle:
             handle.write(prefix + "\n".join(new_lines) + "\n")
-    for problem in result.invalid:
-        log.warning("feedback %s: %s", feedback_path, problem)
+    for problem in result.invalid:  # returned to the caller (the CLI prints them), so INFO, not WARNING
+        log.info("feedback %s: %s", feedback_path, problem)
     return result

@@ -21,22 +21,42 @@ DEFAULT_THRESHOLDS = Path(__file__).resolve().parent / "thresholds.json"
 
 
 def load_thresholds(path: Path = DEFAULT_THRESHOLDS) -> dict[str, float]:
-    """Read thresholds: {"metric": number}; minimums, except `*_ms` keys, which are maximums."""
+    """Read thresholds: {"metric": number}; minimums, except `*_ms` keys, which are maximums.
+
+    Raises FileNotFoundError for a missing file and ValueError for anything else wrong with it:
+    not readable, not UTF-8, not JSON, a value that is no number, or a key naming no metric
+    (so a typo fails before an eval runs, not after).
+    """
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8-sig")
+        data = json.loads(text)
     except FileNotFoundError:
         raise FileNotFoundError(f"thresholds file not found: {path}") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a folder, not a thresholds file") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the thresholds file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (bad byte at position {exc.start}); save it as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected an object of metric -> number")
     thresholds: dict[str, float] = {}
+    unknown: list[str] = []
     for key, value in data.items():
         if key.startswith("_"):
             continue  # "_comment" and similar
+        if key not in METRICS:
+            unknown.append(key)
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"{path}: threshold {key!r} must be a number, got {value!r}")
         thresholds[key] = float(value)
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        raise ValueError(f"{path}: unknown metric(s) {names}; known: {', '.join(METRICS)}")
     return thresholds
 
 

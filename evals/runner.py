@@ -237,6 +237,24 @@ def _source_warnings(index: ChunkIndex, cases: Iterable[Case]) -> list[str]:
     return []
 
 
+#: Asked once, untimed, before the cases. Not a case's question: answers are cached per question
+#: (query embeddings), so warming up with a case would make that case look faster than it is.
+WARM_UP_QUESTION = "citeline eval warm-up: what do the documents say?"
+
+
+def _warm_up(chain: Any, retriever: Any) -> None:
+    """One untimed call, so that no case's latency is the models' cold load (seconds)."""
+    began = time.perf_counter()
+    try:
+        if retriever is not None:
+            retriever.retrieve(Question(WARM_UP_QUESTION))
+        else:
+            chain.invoke(Question(WARM_UP_QUESTION))
+    except Exception as exc:  # a chain that cannot answer shows it in the cases' own errors
+        log.info("warm-up call raised %s: %s", type(exc).__name__, exc)
+    log.info("warm-up: %.0f ms (not counted in latency)", (time.perf_counter() - began) * 1000)
+
+
 def run_eval(
     chain: Any,
     index: ChunkIndex,
@@ -253,6 +271,9 @@ def run_eval(
     nothing is answered: `chain.retriever.retrieve(Question)` is called and only retrieval
     metrics are computed (fast, for tuning). A case whose chain call raises is recorded as
     failed with the error, as if it answered nothing, and the run goes on.
+
+    Before the cases, `WARM_UP_QUESTION` is asked once, untimed: the first call loads models
+    (seconds), so latency p50/p95 measure warm answers, as a running server gives them.
     """
     if k <= 0:
         raise ValueError("k must be positive")
@@ -261,7 +282,7 @@ def run_eval(
         raise ValueError("retrieval-only mode needs a chain with a `retriever.retrieve(Question)`")
     warnings = _source_warnings(index, cases)
     for w in warnings:
-        log.warning(w)
+        log.info(w)  # the report (and so the summary) carries them: logged once more would print twice
     todo = [c.id for c in cases if c.todo]
     if todo:
         warnings.append(f"{len(todo)} case(s) still have a 'todo' note to fill in: {', '.join(todo[:10])}")
@@ -275,6 +296,8 @@ def run_eval(
                 doc_cache[c.doc_id] = stored.text if stored is not None else None
         return doc_cache
 
+    if cases:
+        _warm_up(chain, retriever)
     results: list[CaseResult] = []
     for case in tqdm(cases, desc="eval", unit="case", disable=not progress, file=sys.stderr):
         question = Question(case.question, case.history)

@@ -97,3 +97,16 @@ def test_missing_file_and_defaults(tmp_path: Path) -> None:
     (case,) = load_cases([minimal])
     assert (case.history, case.facts, case.sources, case.expect_conflict) == ((), (), (), False)
     assert case.to_json()["must_refuse"] is True
+
+
+def test_a_case_file_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    path = tmp_path / "notepad.jsonl"
+    line = json.dumps({"id": "bom", "kind": "refuse_absent", "question": "Bread?", "must_refuse": True})
+    path.write_bytes(b"\xef\xbb\xbf" + line.encode() + b"\r\n")
+    assert [c.id for c in load_cases([path])] == ["bom"]
+
+
+def test_a_folder_and_a_file_in_it_load_each_case_once(tmp_path: Path) -> None:
+    line = json.dumps({"id": "one", "kind": "refuse_absent", "question": "Bread?", "must_refuse": True})
+    (tmp_path / "a.jsonl").write_text(line + "\n", encoding="utf-8")
+    assert [c.id for c in load_cases([tmp_path, tmp_path / "a.jsonl"])] == ["one"]

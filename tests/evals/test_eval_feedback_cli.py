@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +15,9 @@ from typer.testing import CliRunner
 
 import ui.eval_cmd
 from assistant.types import REFUSAL_TEXT, Answer
-from evals.dataset import load_cases
+from evals.dataset import DEFAULT_CASES_DIR, load_cases
 from evals.feedback import promote_feedback
-from evals.gate import load_thresholds
+from evals.gate import DEFAULT_THRESHOLDS, load_thresholds
 from tests.evals.helpers import FakeIndex, answer_of, fake_chain
 
 S_COUNT = "UNICEF research estimates 1.2 million children were affected last year."
@@ -167,3 +170,161 @@ def test_eval_promote_command(app: typer.Typer, tmp_path: Path) -> None:
     assert load_cases([out])[0].kind == "feedback"
     missing = CliRunner().invoke(app, ["eval-promote", "--out", str(out), "--data-dir", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no feedback file" in missing.output
+
+
+@contextmanager
+def fresh_logging() -> Iterator[None]:
+    """Logging as in a new `citeline` process: pytest's own handlers off the root logger meanwhile."""
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    root.handlers.clear()
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved
+        root.setLevel(level)
+
+
+def _help(app: typer.Typer, command: str) -> str:
+    """A command's --help as one line of words (without the frame's borders)."""
+    output = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "400"}).output
+    return " ".join(output.replace("│", " ").split())
+
+
+def _no_chain(settings: object) -> None:
+    raise AssertionError("built the chain (loads the model) before checking the arguments")
+
+
+def test_eval_report_dir_that_is_a_file_fails_before_running(
+    app: typer.Typer, cases_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ui.eval_cmd, "build_chain_and_index", _no_chain)
+    blocker = tmp_path / "reports.txt"
+    blocker.write_text("")
+    result = CliRunner().invoke(app, ["eval", str(cases_file), "--report-dir", str(blocker / "sub")])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: cannot write the reports to {blocker / 'sub'}: {blocker} is a file, not a folder\n"
+
+
+def test_eval_reports_that_cannot_be_written_keep_the_summary(
+    app: typer.Typer, cases_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_chain(monkeypatch, Answer(REFUSAL_TEXT, True))
+    reports = tmp_path / "reports"
+
+    def denied(report: object, directory: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(directory / "20250101T000000Z"))
+
+    monkeypatch.setattr(ui.eval_cmd, "write_reports", denied)
+    result = CliRunner().invoke(app, ["eval", str(cases_file), "--report-dir", str(reports), "--no-progress"])
+    assert result.exit_code == 2
+    assert "2 cases" in result.output  # the run's results are not lost
+    assert f"error: cannot write the reports to {reports}: permission denied for {reports}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_eval_promote_out_under_a_file_or_a_folder_is_one_error_line(app: typer.Typer, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    _feedback(data / "feedback.jsonl", [_entry("A brand new question about citeline?", REFUSAL_TEXT)])
+    blocker = tmp_path / "cases.txt"
+    blocker.write_text("")
+    result = CliRunner().invoke(app, ["eval-promote", "--out", str(blocker / "x.jsonl"), "--data-dir", str(data)])
+    assert result.exit_code == 2
+    assert (
+        result.output == f"error: cannot write the cases to {blocker / 'x.jsonl'}: {blocker} is a file, not a folder\n"
+    )
+    folder = CliRunner().invoke(app, ["eval-promote", "--out", str(tmp_path), "--data-dir", str(data)])
+    assert folder.exit_code == 2 and "is a folder" in folder.output and "Traceback" not in folder.output
+
+
+def test_eval_promote_writes_to_evals_cases_in_the_current_folder(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    _feedback(data / "feedback.jsonl", [_entry("A brand new question about citeline?", REFUSAL_TEXT)])
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    assert "[default: evals/cases/feedback.jsonl]" in _help(app, "eval-promote")
+    result = CliRunner().invoke(app, ["eval-promote", "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "added 1 case(s) to evals/cases/feedback.jsonl" in result.output
+    (case,) = load_cases([project / "evals" / "cases" / "feedback.jsonl"])
+    assert case.question == "A brand new question about citeline?"
+    # A question already in another case file of that folder is not promoted again.
+    _feedback(data / "feedback.jsonl", [_entry("Mine already?", REFUSAL_TEXT)])
+    mine = {"id": "mine", "kind": "fact", "question": "Mine already?"}
+    (project / "evals" / "cases" / "mine.jsonl").write_text(json.dumps(mine) + "\n", encoding="utf-8")
+    again = CliRunner().invoke(app, ["eval-promote", "--data-dir", str(data)])
+    assert "added 0 case(s)" in again.output and "skipped 1 duplicate(s)" in again.output
+
+
+def test_eval_help_says_where_the_default_cases_and_thresholds_are(app: typer.Typer) -> None:
+    help_text = _help(app, "eval")
+    assert f"Default: the cases shipped with citeline ({DEFAULT_CASES_DIR}" in help_text
+    assert f"Default: the thresholds shipped with citeline ({DEFAULT_THRESHOLDS})" in help_text
+
+
+def test_unknown_metric_in_thresholds_fails_before_any_case_runs(
+    app: typer.Typer, cases_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ui.eval_cmd, "build_chain_and_index", _no_chain)
+    limits = tmp_path / "limits.json"
+    limits.write_text('{"recal_at_k": 1.0, "mrr": 0.5}', encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", str(cases_file), "--gate", "--thresholds", str(limits)])
+    assert result.exit_code == 2, result.output
+    assert f"error: {limits}: unknown metric(s) 'recal_at_k'; known: pass_rate, recall_at_k" in result.output
+
+
+def test_eval_case_file_that_is_not_utf8_names_file_and_line(app: typer.Typer, tmp_path: Path) -> None:
+    bad = tmp_path / "cases.jsonl"
+    bad.write_bytes(json.dumps(CASE_LINES[1]).encode() + b'\n{"id": "x", "kind": "fact", "question": "Caf\xe9?"}\n')
+    result = CliRunner().invoke(app, ["eval", str(bad), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"{bad}:2: not UTF-8 text (bad byte 0xe9 at column 45); save the file as UTF-8" in result.output
+
+
+def test_eval_runs_every_case_file_of_a_folder(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_chain(monkeypatch, Answer(REFUSAL_TEXT, True))
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for case in CASE_LINES:
+        (folder / f"{case['id']}.jsonl").write_text(json.dumps(case) + "\n", encoding="utf-8")
+    (folder / "notes.txt").write_text("not a case file")
+    result = CliRunner().invoke(app, ["eval", str(folder), "--no-progress", "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert "2 cases" in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = CliRunner().invoke(app, ["eval", str(empty), "--data-dir", str(tmp_path / "d")])
+    assert none.exit_code == 2
+    assert f"error: {empty} is a folder with no *.jsonl case files" in none.output
+
+
+def test_eval_and_promote_show_each_warning_once(
+    cases_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui.cli import app as citeline  # the real CLI, with its logging set-up
+
+    _use_chain(monkeypatch, Answer(REFUSAL_TEXT, True))
+    typo = tmp_path / "typo.jsonl"
+    typo.write_text(json.dumps({**CASE_LINES[0], "sources": ["unicef.text"]}) + "\n", encoding="utf-8")
+    data = tmp_path / "data"
+    with fresh_logging():
+        result = CliRunner().invoke(citeline, ["eval", str(typo), "--no-progress", "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("case sources not in the store") == 1, result.output
+    assert "WARNING" not in result.output
+
+    data.mkdir(exist_ok=True)
+    _feedback(data / "feedback.jsonl", [_entry("New?", REFUSAL_TEXT), "not json"])
+    with fresh_logging():
+        promoted = CliRunner().invoke(
+            citeline, ["eval-promote", "--out", str(tmp_path / "fb.jsonl"), "--data-dir", str(data)]
+        )
+    assert promoted.exit_code == 0, promoted.output
+    assert promoted.output.count("line 2: not valid JSON") == 1, promoted.output

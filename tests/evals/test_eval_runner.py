@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 
 from assistant.types import CONFLICT_NOTE, REFUSAL_TEXT, Answer, Question
 from evals.dataset import Case, Fact
-from evals.runner import run_eval
+from evals.runner import WARM_UP_QUESTION, run_eval
 from tests.evals.helpers import FakeIndex, FakeRetriever, answer_of, fake_chain, hit, whole
 
 S_COUNT = "UNICEF research estimates 1.2 million children were affected last year."
@@ -109,7 +110,7 @@ def test_retrieval_only_uses_the_retriever_and_never_answers() -> None:
     retriever = FakeRetriever({COUNT.question: [hit(whole("regs")), hit(whole("unicef"))]})
     chain = fake_chain({}, retriever)  # any answer call would raise KeyError
     report = run_eval(chain, FakeIndex(), [COUNT, ABSENT], k=1, retrieval_only=True, progress=False)
-    assert retriever.calls == 2
+    assert retriever.calls == 3  # one untimed warm-up, then one per case
     assert report.metrics["recall_at_k"] == 0.0 and report.metrics["mrr"] == 0.5
     assert report.metrics["key_fact_recall"] is None and report.metrics["refusal_f1"] is None
     assert report.cases[0].answer is None and not report.cases[0].passed
@@ -127,3 +128,21 @@ def test_sources_missing_from_the_store_are_warned_about() -> None:
     assert any("unicef.text" in w for w in report.warnings)
     empty = run_eval(fake_chain(GOOD), FakeIndex({}), [COUNT], progress=False)
     assert any("store is empty" in w for w in empty.warnings)
+
+
+def test_latency_leaves_out_the_cold_first_call() -> None:
+    calls = 0
+
+    def slow_first(question: Question) -> Answer:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            time.sleep(0.5)  # what loading the models costs the first call (seconds, for real)
+        return Answer(REFUSAL_TEXT, True)
+
+    chain = fake_chain(dict.fromkeys((ABSENT.question, GENERAL.question, WARM_UP_QUESTION), slow_first))
+    report = run_eval(chain, FakeIndex(), [ABSENT, GENERAL], progress=False)
+    assert calls == 3  # the warm-up is not a case: two results
+    assert [c.id for c in report.cases] == ["bread", "capital"]
+    p95 = report.metrics["latency_p95_ms"]
+    assert p95 is not None and p95 < 250
