@@ -2,8 +2,10 @@
 
 The chat appends one JSON line per thumbs-down to `settings.feedback_path`:
 {"feedback_id", "question", "history", "answer", "citations", "comment", "ts"}; when the
-user adds a comment it appends the entry again with the same feedback_id, and the last
-line of an id wins. `promote_feedback` appends
+user adds a comment, takes the thumbs-down back or switches to a thumbs-up, it appends the entry
+again with the same feedback_id and its "vote" ("down", "none" or "up"; a line without one is a
+"down"), and the last line of an id wins: only answers whose last vote is "down" are promoted.
+`promote_feedback` appends
 one case per new question to a cases file, with kind "feedback" and a "todo" note:
 
 - the rejected answer was a refusal -> the user expected an answer: must_refuse false; fill in
@@ -46,6 +48,7 @@ class PromotionResult:
 
     added: list[str] = field(default_factory=list)  # new case ids
     duplicates: int = 0
+    withdrawn: int = 0  # thumbs-downs taken back or switched to a thumbs-up
     invalid: list[str] = field(default_factory=list)  # "line N: reason"
 
 
@@ -132,6 +135,9 @@ def promote_feedback(feedback_path: Path, out_path: Path, existing: Iterable[Pat
         entries[entry.get("feedback_id") or ("line", number)] = entry
     new_lines: list[str] = []
     for entry in entries.values():
+        if entry.get("vote", "down") != "down":  # taken back, or switched to a thumbs-up
+            result.withdrawn += 1
+            continue
         key = _key(entry["question"], [str(h) for h in entry.get("history") or []])
         if key in seen:
             result.duplicates += 1

@@ -194,7 +194,8 @@ def promote_feedback_command(
         fail(f"cannot write the cases to {out}: {describe_os_error(exc)}", EXIT_BAD_INPUT)
     except UnicodeDecodeError as exc:
         fail(f"{source}: not UTF-8 text (bad byte at position {exc.start}); is it a feedback file?", EXIT_BAD_INPUT)
-    typer.echo(f"added {len(result.added)} case(s) to {out}; skipped {result.duplicates} duplicate(s)")
+    withdrawn = f"; left out {result.withdrawn} thumbs-down(s) taken back" if result.withdrawn else ""
+    typer.echo(f"added {len(result.added)} case(s) to {out}; skipped {result.duplicates} duplicate(s){withdrawn}")
     for problem in result.invalid:
         typer.echo(f"skipped feedback {problem}", err=True)
     if result.added:

@@ -77,6 +77,16 @@ def test_a_comment_added_later_to_the_same_feedback_id_wins(tmp_path: Path) -> N
     assert case.must_refuse is True and "made up" in case.extra["feedback"]["comment"]
 
 
+def test_a_thumbs_down_taken_back_or_switched_to_up_is_not_promoted(tmp_path: Path) -> None:
+    down = {**_entry("How much was xAI fined?", "xAI was fined [1]"), "feedback_id": "f1", "vote": "down"}
+    liked = {**_entry("Who led the research?", "UNICEF's office [1]"), "feedback_id": "f2", "vote": "down"}
+    kept = {**_entry("What did regulators sign?", "Something vague [1]"), "feedback_id": "f3"}  # no vote: down
+    fb = _feedback(tmp_path / "feedback.jsonl", [down, liked, kept, {**down, "vote": "none"}, {**liked, "vote": "up"}])
+    result = promote_feedback(fb, tmp_path / "out.jsonl")
+    assert result.withdrawn == 2
+    assert [c.question for c in load_cases([tmp_path / "out.jsonl"])] == ["What did regulators sign?"]
+
+
 def test_missing_feedback_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="thumbs-down"):
         promote_feedback(tmp_path / "none.jsonl", tmp_path / "out.jsonl")
