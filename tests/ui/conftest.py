@@ -68,45 +68,6 @@ def live_url(app: FastAPI) -> Iterator[str]:
         sock.close()
 
 
-def _running_playwright() -> Any:
-    """The sync Playwright already running in this thread (tests/e2e's session browser), or None.
-
-    Playwright's sync API runs one instance per thread and refuses to start a second, so the
-    browser tests here launch their chromium from that one when the whole suite runs.
-    """
-    import asyncio
-    import gc
-
-    from playwright.sync_api import Playwright
-
-    try:
-        asyncio.get_running_loop()  # a sync Playwright marks its loop running between calls
-    except RuntimeError:
-        return None
-    return next((obj for obj in gc.get_objects() if isinstance(obj, Playwright)), None)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's chromium through Playwright (never a downloaded browser)."""
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (make browser-deps)")
-    from playwright.sync_api import sync_playwright
-
-    running = _running_playwright()
-    if running is not None:
-        b = running.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-        return
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def outside_requests() -> list[str]:
     """URLs the page tried to fetch from anywhere but this machine (each was refused)."""
