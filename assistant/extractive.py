@@ -783,6 +783,14 @@ def named_noun(question: str) -> str | None:
     return None if noun in _STOPWORDS or noun in _TYPE_WORDS else noun
 
 
+def _publishing_words(question: str, topic: Sequence[str]) -> frozenset[str]:
+    """The `topic` words of `question` that are verbs of making public, unless it asks about what is
+    yet to come ("When will the Assembly publish its next statement?")."""
+    if _FUTURE.search(question):
+        return frozenset()
+    return frozenset(w for w in topic if stem(w) in _PUBLISH_STEMS)
+
+
 @lru_cache(maxsize=8192)
 def _states_publishing(sentence: str) -> bool:
     """Whether `sentence` says something was made public ("released", "issued"; see `_PUBLISH_STEMS`)."""
@@ -1257,8 +1265,7 @@ class ExtractiveAnswerer:
                     head=head,
                     described=described,
                     named=named_noun(piece),
-                    # (Not for what is yet to come: "When will the Assembly publish its next statement?")
-                    publishing=frozenset(w for w in topic if stem(w) in _PUBLISH_STEMS and not _FUTURE.search(piece)),
+                    publishing=_publishing_words(piece, topic),
                     why=bool(_ASKS_WHY.match(piece)),
                     acronyms=frozenset(
                         w.lower() for w in tokens if w.isupper() and w.isalpha() and len(w) >= _MIN_ACRONYM
@@ -1339,8 +1346,7 @@ class ExtractiveAnswerer:
                     matched |= {n for n in acronyms if n in own_initials}
                 anchored = all(op in _with_question(cand) for op in part.operators)
                 if part.extremes:
-                    stated_words = _sentence_words(_with_question(cand))
-                    anchored = anchored and all(any(stated_words.has(w) for w in group) for group in part.extremes)
+                    anchored = anchored and all(any(s_words.has(w) for w in group) for group in part.extremes)
                 anchored = (
                     anchored
                     and all(c_words.has(n) for n in part.figures_named)

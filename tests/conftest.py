@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import shutil
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +94,26 @@ def browser() -> Iterator[Any]:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+def ask_in_chat(page: Any, base: str, question: str) -> None:
+    """Ask `question` in the Gradio chat at `base` and wait for its sources to show."""
+    page.goto(f"{base}/chat/")
+    box = page.locator("#cl-question textarea")
+    box.wait_for()
+    box.fill(question)
+    page.locator("#cl-ask").click()
+    page.locator("#cl-sources mark").first.wait_for()
+
+
+@contextmanager
+def fresh_logging() -> Iterator[None]:
+    """Logging as in a new `citeline` process: pytest's own handlers off the root logger meanwhile."""
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    root.handlers.clear()
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved
+        root.setLevel(level)

@@ -7,9 +7,6 @@ the CLI's factory), so what these tests see is what a user sees.
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ from typer.testing import CliRunner
 
 import ui.cli
 from assistant.types import Answer, Question
+from tests.conftest import fresh_logging
 from ui.cli import app
 
 pytestmark = pytest.mark.model
@@ -59,19 +57,6 @@ def test_ingest_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "error:" in result.output and "nope" in result.output
     assert "Traceback" not in result.output
-
-
-@contextmanager
-def fresh_logging() -> Iterator[None]:
-    """Logging as in a new `citeline` process: pytest's own handlers off the root logger meanwhile."""
-    root = logging.getLogger()
-    saved, level = root.handlers[:], root.level
-    root.handlers.clear()
-    try:
-        yield
-    finally:
-        root.handlers[:] = saved
-        root.setLevel(level)
 
 
 def test_ingest_into_a_data_dir_that_is_a_file_is_one_error_line(tmp_path: Path, corpus_copy: Path) -> None:

@@ -13,18 +13,10 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import ask_in_chat
 from tests.e2e.conftest import LIGHTHOUSE_QUESTION, UNICEF_QUESTION
 
 pytestmark = pytest.mark.browser
-
-
-def _ask_in_chat(page: Any, base: str, question: str) -> None:
-    page.goto(f"{base}/chat/")
-    box = page.locator("#cl-question textarea")
-    box.wait_for()
-    box.fill(question)
-    page.locator("#cl-ask").click()
-    page.locator("#cl-sources mark").first.wait_for()
 
 
 def _no_script_links(page: Any) -> None:
@@ -35,7 +27,7 @@ def _no_script_links(page: Any) -> None:
 def test_chat_shows_cited_answer_with_highlighted_quote(
     page: Any, server_url: str, dialogs: list[str], screenshots: Path
 ) -> None:
-    _ask_in_chat(page, server_url, UNICEF_QUESTION)
+    ask_in_chat(page, server_url, UNICEF_QUESTION)
     bot = page.locator("#cl-chatbot [data-testid='bot']").last
     assert re.search(r"1\.2 million", bot.inner_text())
     assert re.search(r"\[\d+\]", bot.inner_text())
@@ -49,7 +41,7 @@ def test_chat_shows_cited_answer_with_highlighted_quote(
 
 def test_notes_are_information_and_only_differing_sources_warn(page: Any, server_url: str, screenshots: Path) -> None:
     # One question answered, one naming what the documents never mention: the note informs.
-    _ask_in_chat(page, server_url, "When did UNICEF make its call? What did Ofcom do about Grok?")
+    ask_in_chat(page, server_url, "When did UNICEF make its call? What did Ofcom do about Grok?")
     panel = page.locator("#cl-sources")
     assert panel.locator(".cl-info").inner_text() == "ℹ️ The documents never mention “Ofcom”."
     assert panel.locator(".cl-conflict").count() == 0
@@ -72,7 +64,7 @@ def test_example_question_is_clickable_on_empty_chat(page: Any, server_url: str)
 
 def test_thumbs_down_with_comment_is_saved_as_feedback(page: Any, server_url: str, e2e_root: Path) -> None:
     feedback = e2e_root / "data" / "feedback.jsonl"
-    _ask_in_chat(page, server_url, UNICEF_QUESTION)
+    ask_in_chat(page, server_url, UNICEF_QUESTION)
     page.locator("#cl-chatbot button[aria-label='Dislike']").last.click()
     comment = page.locator("#cl-comment textarea")
     comment.wait_for()
@@ -94,7 +86,7 @@ def test_thumbs_down_with_comment_is_saved_as_feedback(page: Any, server_url: st
 
 
 def test_hostile_document_renders_as_text_in_chat(page: Any, server_url: str, dialogs: list[str]) -> None:
-    _ask_in_chat(page, server_url, LIGHTHOUSE_QUESTION)
+    ask_in_chat(page, server_url, LIGHTHOUSE_QUESTION)
     sources = page.locator("#cl-sources").inner_text()
     assert "<script>alert(1)</script>" in sources  # shown as text, not run
     page.wait_for_timeout(500)
@@ -154,7 +146,7 @@ def test_phone_sized_chat_fits_the_screen(browser: Any, server_url: str, screens
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
-        _ask_in_chat(page, server_url, UNICEF_QUESTION)
+        ask_in_chat(page, server_url, UNICEF_QUESTION)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1
         page.screenshot(path=str(screenshots / "chat-phone.png"), full_page=True)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ from assistant.types import REFUSAL_TEXT, Answer
 from evals.dataset import DEFAULT_CASES_DIR, load_cases
 from evals.feedback import promote_feedback
 from evals.gate import DEFAULT_THRESHOLDS, load_thresholds
+from tests.conftest import fresh_logging
 from tests.evals.helpers import FakeIndex, answer_of, fake_chain
 
 S_COUNT = "UNICEF research estimates 1.2 million children were affected last year."
@@ -180,19 +178,6 @@ def test_eval_promote_command(app: typer.Typer, tmp_path: Path) -> None:
     assert load_cases([out])[0].kind == "feedback"
     missing = CliRunner().invoke(app, ["eval-promote", "--out", str(out), "--data-dir", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no feedback file" in missing.output
-
-
-@contextmanager
-def fresh_logging() -> Iterator[None]:
-    """Logging as in a new `citeline` process: pytest's own handlers off the root logger meanwhile."""
-    root = logging.getLogger()
-    saved, level = root.handlers[:], root.level
-    root.handlers.clear()
-    try:
-        yield
-    finally:
-        root.handlers[:] = saved
-        root.setLevel(level)
 
 
 def _help(app: typer.Typer, command: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import ask_in_chat
 from tests.ui.fake_chain import EXPENSES_QUOTE
 
 pytestmark = pytest.mark.browser
@@ -17,19 +18,10 @@ pytestmark = pytest.mark.browser
 MARKDOWN_QUESTION = 'What do expense claims need? **now** [see](https://evil.example/q) <i>"please"</i> & thanks'
 
 
-def _ask(page: Any, base: str, question: str) -> None:
-    page.goto(f"{base}/chat/")
-    box = page.locator("#cl-question textarea")
-    box.wait_for()
-    box.fill(question)
-    page.locator("#cl-ask").click()
-    page.locator("#cl-sources mark").first.wait_for()
-
-
 def test_chat_shows_document_text_and_the_question_as_written(
     page: Any, live_url: str, outside_requests: list[str]
 ) -> None:
-    _ask(page, live_url, MARKDOWN_QUESTION)
+    ask_in_chat(page, live_url, MARKDOWN_QUESTION)
     bot = page.locator("#cl-chatbot [data-testid='bot']").last
     # The quote reads exactly as the document has it: no link, no image, no bold, no maths.
     assert bot.inner_text().strip() == f"{EXPENSES_QUOTE} [1]"
@@ -53,7 +45,7 @@ def _clipboard(page: Any, expected: str) -> str:
 
 
 def test_copy_button_copies_the_text_as_shown(page: Any, live_url: str) -> None:
-    _ask(page, live_url, MARKDOWN_QUESTION)
+    ask_in_chat(page, live_url, MARKDOWN_QUESTION)
     copy = page.locator("#cl-chatbot button[aria-label='Copy message']")
     copy.last.click()  # the answer: '"audit"', '<b>AT&T</b>' and '&amp;', not '&quot;' or '&lt;b&gt;'
     answer = f"{EXPENSES_QUOTE} [1]"
@@ -66,7 +58,7 @@ def test_copy_button_copies_the_text_without_the_clipboard_api(page: Any, live_u
     # On plain http from another host there is no navigator.clipboard; Gradio then copies a
     # selected textarea with execCommand("copy"). Record what that copy puts on the clipboard.
     page.add_init_script("delete Navigator.prototype.clipboard;")
-    _ask(page, live_url, MARKDOWN_QUESTION)
+    ask_in_chat(page, live_url, MARKDOWN_QUESTION)
     page.evaluate(
         """() => window.addEventListener("copy", (ev) => {
             const box = ev.target;
