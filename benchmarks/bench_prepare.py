@@ -34,9 +34,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +65,10 @@ def _init_child() -> None:
 
 def _prepare_in_child(raw: Any, max_tokens: int, overlap: int) -> Any:
     """ingest.pipeline._prepare with the child's counter (imports kept light: no store in the child)."""
-    from assistant.types import Skipped
-    from ingest.chunking import chunk_document
-    from ingest.loaders import parse
+    from ingest.pipeline import _prepare
 
     assert _child_count_tokens is not None
-    loaded = parse(raw)
-    if isinstance(loaded, Skipped):
-        return loaded, []
-    return loaded, chunk_document(loaded, _child_count_tokens, max_tokens, overlap)
+    return _prepare(raw, _child_count_tokens, max_tokens, overlap)
 
 
 def prepared_in_process(
@@ -83,24 +77,10 @@ def prepared_in_process(
     """ingest.pipeline._prepared_in_order with a child process in place of the worker thread."""
     import multiprocessing
 
-    from ingest.pipeline import _PREPARE_AHEAD
+    from ingest.pipeline import prepared_ahead
 
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_init_child)
-    try:
-        window: deque[tuple[Any, Future[Any]]] = deque()
-        upcoming = iter(raws)
-        for raw in upcoming:
-            window.append((raw, pool.submit(_prepare_in_child, raw, max_tokens, overlap)))
-            if len(window) >= _PREPARE_AHEAD:
-                break
-        while window:
-            raw, future = window.popleft()
-            following = next(upcoming, None)
-            if following is not None:
-                window.append((following, pool.submit(_prepare_in_child, following, max_tokens, overlap)))
-            yield raw, future.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    return prepared_ahead(pool, raws, lambda raw: pool.submit(_prepare_in_child, raw, max_tokens, overlap))
 
 
 def sample_pages(n: int, seed: int) -> Path:

@@ -25,7 +25,7 @@ import sys
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -321,18 +321,26 @@ def _prepared_in_order(
     chunking of the next files overlap with it instead of running before it.
     """
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeline-ingest")
+    return prepared_ahead(pool, raws, lambda raw: pool.submit(_prepare, raw, count_tokens, max_tokens, overlap))
+
+
+def prepared_ahead(
+    pool: Executor, raws: Sequence[RawFile], submit: Callable[[RawFile], Future[_Prepared]]
+) -> Iterator[tuple[RawFile, _Prepared]]:
+    """(file, what `submit` prepared of it) in order, `_PREPARE_AHEAD` files submitted ahead; `pool`
+    is shut down at the end (after an error too). The benchmarks run it on a process pool as well."""
     try:
         window: deque[tuple[RawFile, Future[_Prepared]]] = deque()
         upcoming = iter(raws)
         for raw in upcoming:
-            window.append((raw, pool.submit(_prepare, raw, count_tokens, max_tokens, overlap)))
+            window.append((raw, submit(raw)))
             if len(window) >= _PREPARE_AHEAD:
                 break
         while window:
             raw, future = window.popleft()
             following = next(upcoming, None)
             if following is not None:
-                window.append((following, pool.submit(_prepare, following, count_tokens, max_tokens, overlap)))
+                window.append((following, submit(following)))
             yield raw, future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
