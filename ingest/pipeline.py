@@ -22,10 +22,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -304,6 +306,35 @@ class _Writer:
 _PREPARE_AHEAD = 8
 
 
+#: Python's GIL switch interval (seconds) while an ingest runs. The encoder's thread holds the GIL
+#: only between torch calls (which release it), but at the default 5 ms it then waits up to 5 ms for
+#: the worker thread preparing the next files; a shorter interval keeps both cores busy
+#: (benchmarks/bench_prepare.py measures it against the default).
+INGEST_SWITCH_INTERVAL = 0.0005
+
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.0
+
+
+@contextmanager
+def _short_gil_switch() -> Iterator[None]:
+    """`INGEST_SWITCH_INTERVAL` while any ingest in this process runs; the previous interval after the last."""
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, INGEST_SWITCH_INTERVAL))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
+
+
 def _prepare(raw: RawFile, count_tokens: Callable[[str], int], max_tokens: int, overlap: int) -> _Prepared:
     """Parse, clean and chunk one file (runs on the worker thread)."""
     loaded = parse(raw)
@@ -434,7 +465,7 @@ def ingest_folder(
         bar = LineProgress(len(changed), "Ingesting")
     else:
         bar = tqdm(total=len(changed), unit="doc", desc="Ingesting", file=sys.stderr, disable=not progress)
-    with bar:
+    with bar, _short_gil_switch():
         writer = _Writer(store, embeddings, batch_size, report, bar)
         try:
             for raw, (loaded, chunks) in _prepared_in_order(changed, count_tokens, chunk_max_tokens, overlap):

@@ -346,3 +346,33 @@ def test_syncing_a_store_with_another_folder_keeps_its_documents_unless_replaced
     assert len(_ingest(corpus_copy, settings, emb).removed) == 1
     report = run_ingest(other, settings, emb, progress=False, replace=True)
     assert report.added == ["faq.md"] and len(report.removed) == 2
+
+
+class SwitchWatchingEmbeddings(FailingEmbeddings):
+    """Notes the GIL switch interval each embedding call ran under."""
+
+    def __init__(self, fail_on: int = 0) -> None:
+        super().__init__(fail_on)
+        self.intervals: list[float] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        import sys
+
+        self.intervals.append(sys.getswitchinterval())
+        return super().embed_documents(texts)
+
+
+def test_the_encoder_waits_less_for_the_gil_during_an_ingest_only(corpus_copy: Path, settings: Settings) -> None:
+    import sys
+
+    before = sys.getswitchinterval()
+    emb = SwitchWatchingEmbeddings()
+    _ingest(corpus_copy, settings, emb)
+    assert emb.intervals and set(emb.intervals) == {pipeline.INGEST_SWITCH_INTERVAL} != {before}
+    assert sys.getswitchinterval() == before  # the caller's process is left as it was
+
+    crashing = SwitchWatchingEmbeddings(fail_on=1)
+    with pytest.raises(IngestError):
+        _ingest(corpus_copy, settings.model_copy(update={"data_dir": settings.data_dir.parent / "other"}), crashing)
+    assert crashing.intervals == [pipeline.INGEST_SWITCH_INTERVAL]
+    assert sys.getswitchinterval() == before  # restored after a failed ingest too
