@@ -114,15 +114,13 @@ def ingest_once(mode: str, folder: Path, embedder: Any, switch: float) -> dict[s
     settings = Settings(data_dir=data_dir)
     chunker = chunker_signature(settings.chunk_max_tokens, settings.chunk_overlap_sentences)
     in_order, interval = pipeline._prepared_in_order, sys.getswitchinterval()
-    ingest_switch = getattr(pipeline, "INGEST_SWITCH_INTERVAL", None)
+    ingest_switch = pipeline.INGEST_SWITCH_INTERVAL
     try:
         store = open_store(settings, embedder, create=True, chunker=chunker)
         if mode == "process":
             pipeline._prepared_in_order = prepared_in_process  # type: ignore[assignment]
-        if ingest_switch is not None:  # the pipeline sets the interval itself
-            pipeline.INGEST_SWITCH_INTERVAL = switch if mode == "switch" else interval
-        elif mode == "switch":
-            sys.setswitchinterval(switch)
+        # The pipeline sets the interval itself during the ingest (never above the current one).
+        pipeline.INGEST_SWITCH_INTERVAL = switch if mode == "switch" else interval
         (cpu0, child0), t0 = cpu_seconds(), time.perf_counter()
         report = pipeline.ingest_folder(
             folder,
@@ -136,7 +134,6 @@ def ingest_once(mode: str, folder: Path, embedder: Any, switch: float) -> dict[s
         )
         wall = time.perf_counter() - t0
         cpu1, child1 = cpu_seconds()
-        sys.setswitchinterval(interval)
         chunks = sorted((c.source, c.index, c.start, c.end, c.chunk_id) for c in store.all_chunks())
         return {
             "mode": mode,
@@ -151,8 +148,7 @@ def ingest_once(mode: str, folder: Path, embedder: Any, switch: float) -> dict[s
         }
     finally:
         pipeline._prepared_in_order = in_order  # type: ignore[assignment]
-        if ingest_switch is not None:
-            pipeline.INGEST_SWITCH_INTERVAL = ingest_switch
+        pipeline.INGEST_SWITCH_INTERVAL = ingest_switch
         sys.setswitchinterval(interval)
         shutil.rmtree(data_dir, ignore_errors=True)
 

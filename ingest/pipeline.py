@@ -306,10 +306,10 @@ class _Writer:
 _PREPARE_AHEAD = 8
 
 
-#: Python's GIL switch interval (seconds) while an ingest runs. The encoder's thread holds the GIL
-#: only between torch calls (which release it), but at the default 5 ms it then waits up to 5 ms for
-#: the worker thread preparing the next files; a shorter interval keeps both cores busy
-#: (benchmarks/bench_prepare.py measures it against the default).
+#: Python's GIL switch interval (seconds) while an ingest runs. The encoder's thread needs the GIL
+#: between torch calls (which release it); at the default 5 ms it may wait that long for the worker
+#: thread preparing the next files. benchmarks/bench_prepare.py measures it against the default: a
+#: small edge at the median (README, Benchmarks), less than the spread between runs.
 INGEST_SWITCH_INTERVAL = 0.0005
 
 _switch_lock = threading.Lock()

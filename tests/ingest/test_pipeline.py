@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -356,15 +357,11 @@ class SwitchWatchingEmbeddings(FailingEmbeddings):
         self.intervals: list[float] = []
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        import sys
-
         self.intervals.append(sys.getswitchinterval())
         return super().embed_documents(texts)
 
 
 def test_the_encoder_waits_less_for_the_gil_during_an_ingest_only(corpus_copy: Path, settings: Settings) -> None:
-    import sys
-
     before = sys.getswitchinterval()
     emb = SwitchWatchingEmbeddings()
     _ingest(corpus_copy, settings, emb)
