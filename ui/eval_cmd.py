@@ -60,6 +60,14 @@ def eval_command(
             show_default=False,
         ),
     ] = None,
+    cases_option: Annotated[
+        Optional[list[Path]],  # noqa: UP045
+        typer.Option(
+            "--cases",
+            help="A case file or folder, as the argument takes them (repeat the option for more).",
+            show_default=False,
+        ),
+    ] = None,
     k: Annotated[int, typer.Option(min=1, help="Retrieval recall is measured over the top k hits.")] = 5,
     retrieval_only: Annotated[
         bool, typer.Option("--retrieval-only", help="Only retrieve (no answers): quick retrieval metrics.")
@@ -93,7 +101,7 @@ def eval_command(
 ) -> None:
     """Run the eval set through the assistant, print a summary, write JSON/Markdown/HTML reports."""
     settings = _settings(data_dir, answerer)
-    paths = cases or default_case_paths()
+    paths = [*(cases or []), *(cases_option or [])] or default_case_paths()
     if not paths:
         fail(f"no case files given and none in {DEFAULT_CASES_DIR}", EXIT_BAD_INPUT)
     try:

@@ -281,6 +281,25 @@ def test_eval_case_file_that_is_not_utf8_names_file_and_line(app: typer.Typer, t
     assert f"{bad}:2: not UTF-8 text (bad byte 0xe9 at column 45); save the file as UTF-8" in result.output
 
 
+def test_eval_takes_case_files_by_the_cases_option_too(
+    app: typer.Typer, cases_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_chain(monkeypatch, Answer(REFUSAL_TEXT, True))
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps({**CASE_LINES[0], "id": "count-again"}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["eval", "--cases", str(one), "--no-progress", "--data-dir", str(tmp_path / "d")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 cases" in result.output
+    # With the argument as well, both are run.
+    both = CliRunner().invoke(
+        app, ["eval", str(one), "--cases", str(cases_file), "--no-progress", "--data-dir", str(tmp_path / "d")]
+    )
+    assert both.exit_code == 0, both.output
+    assert "3 cases" in both.output
+
+
 def test_eval_runs_every_case_file_of_a_folder(
     app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
