@@ -1456,10 +1456,17 @@ class ExtractiveAnswerer:
         if not names or not vocab:
             return {}
         sims = self._word_similarities(names, vocab)
-        return {
+        near = {
             n: frozenset(w for w, sim in zip(vocab, row, strict=True) if sim >= NEAR_NAME_COSINE)
             for n, row in zip(names, sims.tolist(), strict=True)
         }
+        # An acronym the question writes in capitals stands for a longer one that begins with it
+        # ("per the UN agency": "UNICEF", the UN children's fund); MiniLM puts them 0.35 apart.
+        asked = {w.lower() for p in parts for w in _WORD.findall(p.text) if w.isupper() and w.isalpha()}
+        written = {w.lower() for c in candidates for w in _WORD.findall(c.context) if w.isupper() and w.isalpha()}
+        for n in asked & near.keys():
+            near[n] |= {w for w in written if len(w) > len(n) and w.startswith(n)}
+        return near
 
     def _word_similarities(self, words: list[str], vocab: list[str]) -> np.ndarray:
         """Cosines of each of `words` (rows) to each of `vocab` (columns); both non-empty."""

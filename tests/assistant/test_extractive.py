@@ -119,6 +119,18 @@ def test_a_year_or_figure_in_the_question_must_be_stated_by_the_answer() -> None
     assert ask(index, answerer, "How many burglaries did the city record in 2025?").refused
 
 
+def test_an_acronym_scoping_a_figure_is_stated_by_a_longer_acronym_starting_with_it() -> None:
+    text = "UNICEF said 300 schools joined the reading programme in 2024.\nThe weather was mild all year.\n"
+    index = index_of("schools.txt", text)
+    answerer = keyword_answerer()
+    # "the UN reading programme": UNICEF is the UN children's fund (keyword vectors put them apart).
+    answer = ask(index, answerer, "How many schools joined the UN reading programme?")
+    assert not answer.refused and "300 schools" in answer.text
+    # Another acronym, or one the sentence's does not begin with, is not stated.
+    assert ask(index, answerer, "How many schools joined the EU reading programme?").refused
+    assert ask(index, answerer, "How many schools joined the UNESCO reading programme?").refused
+
+
 _PLEDGE = (
     "After months of debate on parking, noise, gardens, pets, recycling, street lighting, fences and "
     "bins with residents of the mill district, the harbour quarter and the river flats, the council "

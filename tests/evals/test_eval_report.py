@@ -122,10 +122,10 @@ def test_shipped_thresholds_gate_every_target_metric() -> None:
     assert shipped["recall_at_k"] == 1.0
     assert shipped["citation_validity"] == 1.0
     assert shipped["conflict_surfaced"] == 1.0
-    # ... the two it does not reach yet (targets 0.95) at their measured level on all 222 cases
-    # (0.951 / 0.955 on the 142 tuning cases: all but the held-out sets heldout3 to heldout6).
-    assert shipped["key_fact_recall"] >= 0.934
-    assert shipped["refusal_f1"] >= 0.921
+    # ... the two it does not reach yet (targets 0.95) at their measured level on all 246 cases
+    # (0.951 / 0.955 on the 142 tuning cases: all but the held-out sets heldout3 to heldout7).
+    assert shipped["key_fact_recall"] >= 0.939
+    assert shipped["refusal_f1"] >= 0.925
 
 
 def test_bad_thresholds_file_is_a_clear_error(tmp_path: Path) -> None:
