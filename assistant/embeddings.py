@@ -111,11 +111,17 @@ class BundledMiniLM(Embeddings):
         tokenizer.no_padding()
         return tokenizer
 
+    @cached_property
+    def _special_tokens(self) -> int:
+        # [CLS] and [SEP]: what the tokenizer's post-processor adds to every single text. Counting
+        # without them and adding this is the same count, a few percent cheaper per call.
+        return int(self._counting_tokenizer.num_special_tokens_to_add(False))
+
     def count_tokens(self, text: str) -> int:
         """Tokens the encoder sees for `text`, including [CLS] and [SEP]."""
-        tokenizer = self._counting_tokenizer
+        tokenizer, special = self._counting_tokenizer, self._special_tokens
         with self._count_lock:
-            return len(tokenizer.encode(text, add_special_tokens=True).ids)
+            return len(tokenizer.encode(text, add_special_tokens=False)) + special
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         """Vectors for `texts`, combining callers that wait for the model into one encode.

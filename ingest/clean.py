@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from assistant.types import Removal
 
@@ -97,6 +98,8 @@ _TEASER_HEADING = re.compile(
     re.IGNORECASE,
 )
 
+_SPACE_RUN = re.compile(r"[ \t]{2,}")
+
 _MAX_BOILERPLATE_CHARS = 300  # boilerplate lines are short; longer lines are treated as prose
 _HEADLINE_CHARS = 160
 
@@ -114,7 +117,7 @@ def _normalise_inline(line: str, removals: list[Removal], markup: bool = True) -
             removals.append(Removal("markup", match.group().strip()))
         line = _TAG.sub("", line)
     line = line.replace("\u00a0", " ")
-    line = re.sub(r"[ \t]{2,}", " ", line)
+    line = _SPACE_RUN.sub(" ", line)
     return line.strip()
 
 
@@ -142,6 +145,13 @@ def _boilerplate_kind(line: str) -> str | None:
     """The kind of a single boilerplate line, or None when it reads as content."""
     if len(line) > _MAX_BOILERPLATE_CHARS:
         return None
+    return _short_line_kind(line)
+
+
+# A line is checked once as a line and again as its paragraph (a web page's paragraphs are one
+# line each), and a help site repeats its headings and captions on every page.
+@lru_cache(maxsize=8192)
+def _short_line_kind(line: str) -> str | None:
     words = _words(line)
     if _AD_MARKER.match(line) or _AD_TAG.search(line):
         return "ad-marker"

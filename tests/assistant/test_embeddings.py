@@ -111,3 +111,26 @@ def test_token_counts_are_the_encoders_own(minilm: BundledMiniLM) -> None:
         expected = len(encoder_tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
         assert minilm.count_tokens(text) == expected
     assert minilm.count_tokens("word " * 600) > 256
+
+
+class _WordTokenizer:
+    """Stands in for the counting tokenizer: a token per word, [CLS] and [SEP] around; records calls."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[str]:
+        self.encoded.append(text)
+        return ["[CLS]", *text.split(), "[SEP]"] if add_special_tokens else text.split()
+
+    def num_special_tokens_to_add(self, is_pair: bool) -> int:
+        return 2
+
+
+def test_token_counts_add_the_special_tokens_once() -> None:
+    emb = BundledMiniLM()
+    tokenizer = _WordTokenizer()
+    emb.__dict__["_counting_tokenizer"] = tokenizer  # the lazy tokenizer, replaced before first use
+    texts = ["Open the folder.", "Choose Share and type the names.", ""]
+    assert [emb.count_tokens(t) for t in texts] == [5, 8, 2]
+    assert tokenizer.encoded == texts

@@ -117,3 +117,24 @@ def test_no_text_is_tokenized_twice_while_chunking() -> None:
         assert len(chunks) > 1
         repeated = [t for t in set(seen) if seen.count(t) > 1 and t]
         assert repeated == [], repeated[:3]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("max_tokens", [40, 120, 200, 256])
+def test_chunks_by_the_embedders_counter_are_the_ones_the_encoders_tokenizer_gives(
+    minilm: object, max_tokens: int
+) -> None:
+    # BundledMiniLM.count_tokens counts without [CLS]/[SEP] and adds them: the chunks are the
+    # ones a plain count with the encoder's own tokenizer makes.
+    from assistant.embeddings import BundledMiniLM
+
+    assert isinstance(minilm, BundledMiniLM)
+    encoder_tokenizer = minilm._impl._client.tokenizer
+
+    def encoder_count(text: str) -> int:
+        return len(encoder_tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+
+    for doc in _corpus_docs():
+        expected = chunk_document(doc, encoder_count, max_tokens, overlap=1)
+        assert chunk_document(doc, minilm.count_tokens, max_tokens, overlap=1) == expected
+        assert max(encoder_count(c.text) for c in expected) <= max_tokens <= 256

@@ -223,3 +223,15 @@ def test_bullets_lose_their_glyph_and_stay_separate_items() -> None:
 def test_hard_wrapped_lines_are_joined() -> None:
     cleaned, _ = clean("The committee met on Monday and\nagreed to publish the report.\n")
     assert cleaned == "The committee met on Monday and agreed to publish the report."
+
+
+def test_a_repeated_line_is_judged_alike_on_every_page_and_every_time() -> None:
+    # A line's boilerplate check is remembered (a page's paragraph is checked as a line and again
+    # as a paragraph, and a help site repeats its captions): each page still reports its own removals.
+    page = "Share this article\n\nThe council approved the budget on Monday.\n\nShare this article"
+    for _ in range(3):
+        cleaned, removed = clean(page, markup=False)
+        assert cleaned == "The council approved the budget on Monday."
+        assert [(r.kind, r.text) for r in removed] == [("share-line", "Share this article")] * 2
+    long_line = "Share this article " + "and more words " * 30  # over 300 characters: prose, never boilerplate
+    assert clean(long_line.strip(), markup=False)[0] == long_line.strip()

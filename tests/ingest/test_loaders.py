@@ -442,3 +442,35 @@ def test_find_files_leaves_out_excluded_globs(tmp_path: Path) -> None:
         (tmp_path / rel).write_text("Some text here.")
     found = find_files(tmp_path, exclude=["_sources", "*/drafts/*"])
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ["guide/a.html", "index.html"]
+
+
+WIDGETS_PAGE = """<html><head><title>Search</title></head><body><main><article><h1>Searching the archive</h1>
+<p>Type a word in the box below and choose the collection to search.</p>
+<p><label for="q">Words to look for, such as a street or a family name:</label> <input id="q" value="harbour"></p>
+<p>Collection: <select name="collection"><option>Letters, 1850-1900</option><option selected>Maps</option></select></p>
+<p><textarea name="notes">Notes you type here stay on this computer.</textarea></p>
+<p>Results list the dates and places each record names, oldest first.</p>
+<form action="/subscribe"><p>Get the newsletter every month.</p><button>Subscribe</button></form>
+</article></main></body></html>"""
+
+
+@pytest.mark.parametrize("page", [HELP_PAGE, DOCS_PAGE, SECTIONS_PAGE, WIDGETS_PAGE])
+def test_a_page_reads_the_same_as_through_lxml_html_own_parser(
+    page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pages are parsed with every element an lxml.html HtmlElement picked in C, not by
+    # lxml.html's per-element Python lookup (form controls get classes of their own there):
+    # the extractor walks the tree many times and those lookups were a tenth of its time.
+    import lxml.html
+
+    from ingest import loaders
+
+    (tmp_path / "page.html").write_text(page)
+    doc = _load(tmp_path / "page.html", tmp_path)
+    tree, _ = loaders._without_page_chrome(page)
+    assert all(isinstance(e, lxml.html.HtmlElement) for e in tree.iter() if isinstance(e.tag, str))
+    monkeypatch.setattr(loaders, "_html_parser", lambda: lxml.html.html_parser)
+    with_lxml_html = _load(tmp_path / "page.html", tmp_path)
+    assert isinstance(doc, Document) and doc == with_lxml_html
+    if page is WIDGETS_PAGE:  # the text of form controls (their own classes in lxml.html) is read too
+        assert "family name:" in doc.text and "Maps" in doc.text and "stay on this computer." in doc.text
