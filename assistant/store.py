@@ -329,6 +329,22 @@ class ChromaStore:
             self._bump()
         return len(ids)
 
+    def retitle_chunks(self, chunk_ids: Sequence[str], title: str) -> int:
+        """Give stored chunks their document's current title, keeping their vectors; returns how
+        many had another one. (Chunk ids hash the text, not the title: a page whose <title>
+        changed but whose text did not keeps its chunks, so nothing is embedded again.)"""
+        changed = 0
+        for part in batched(list(chunk_ids), self.write_batch):
+            found = self._chunks.get(ids=list(part), include=["metadatas"])
+            pairs = zip(found["ids"], found["metadatas"], strict=True)
+            stale = [(cid, meta) for cid, meta in pairs if meta["title"] != title]
+            if stale:
+                self._chunks.update(ids=[cid for cid, _ in stale], metadatas=[{**m, "title": title} for _, m in stale])
+                changed += len(stale)
+        if changed:
+            self._bump()
+        return changed
+
     def put_documents(self, records: Sequence[tuple[Document, int]]) -> None:
         """Write document records, each after all its chunks are stored, in few upserts.
 

@@ -10,6 +10,7 @@ picks a title and cleans the text (`Document` or `Skipped`).
 
 from __future__ import annotations
 
+import codecs
 import fnmatch
 import functools
 import hashlib
@@ -56,11 +57,21 @@ SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | MARKDOWN_EXTENSIONS | HTML_EXTENSIONS |
 #: 12: a PDF's running lines are looked for in each page's first and last two lines (a header
 #:     right before the page number was kept), and a placeholder metadata title ("about:blank",
 #:     "Untitled", "Microsoft Word - ...") gives way to the first line.
-EXTRACTOR_VERSION = 12
+#: 13: a title made from the file name spells its words as the document does ("AI", not "ai");
+#:     a file starting with a UTF-16 or UTF-32 byte-order mark is read (it was skipped as binary).
+EXTRACTOR_VERSION = 13
 
 _TITLE_MAX_CHARS = 150
 _WHITESPACE = re.compile(r"\s+")
 _SNIFF_BYTES = 8192
+_TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+#: Byte-order marks of the wider Unicode encodings, longest first (UTF-32 LE's starts like UTF-16 LE's).
+_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 #: Control characters other than the ones text uses (newline, carriage return, tab, form feed).
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 
@@ -176,6 +187,18 @@ def _page_encoding(data: bytes) -> str | None:
 def _decode_text(raw: RawFile, *, page: bool = False) -> str | Skipped:
     """The file's text: UTF-8 (a BOM is dropped); a web `page` may be in the encoding it declares."""
     head = raw.data[:_SNIFF_BYTES]
+    # A byte-order mark says how the rest is encoded: Windows Notepad saves "Unicode" as UTF-16,
+    # whose NUL bytes would otherwise read as a binary file's.
+    bom = next((enc for mark, enc in _UNICODE_BOMS if raw.data.startswith(mark)), None)
+    if bom is not None:
+        try:
+            return raw.data.decode(bom)
+        except UnicodeDecodeError as exc:
+            return Skipped(
+                raw.source,
+                f"starts as {bom.upper()} text but is not valid {bom.upper()} (bad bytes at position {exc.start}); "
+                "save the file as UTF-8",
+            )
     if b"\x00" in head:
         return Skipped(raw.source, f"looks like a binary file, not {raw.extension} text (has NUL bytes)")
     try:
@@ -203,10 +226,26 @@ def _decode_text(raw: RawFile, *, page: bool = False) -> str | Skipped:
     return text
 
 
-def title_from_filename(source: str) -> str:
-    """A readable title from a file name: 'docs/reset_your-password.md' -> 'Reset your password'."""
+def title_from_filename(source: str, text: str = "") -> str:
+    """A readable title from a file name: 'docs/reset_your-password.md' -> 'Reset your password'.
+
+    A lower-case word of the name that `text` never writes in lower case is spelt as the text
+    spells it most often: "statement-on-ai-imagery.txt" of an article saying "AI" is titled
+    "Statement on AI imagery", "grok-bans.txt" "Grok bans".
+    """
     stem = re.sub(r"[-_\s]+", " ", Path(source).stem).strip()
-    return (stem[:1].upper() + stem[1:]) if stem else source
+    if not stem:
+        return source
+    if text:
+        forms: dict[str, Counter[str]] = {}
+        for word in _TITLE_WORD.findall(text):
+            forms.setdefault(word.lower(), Counter())[word] += 1
+        words = []
+        for word in stem.split(" "):
+            seen = forms.get(word) if word.islower() else None
+            words.append(seen.most_common(1)[0][0] if seen and word not in seen else word)
+        stem = " ".join(words)
+    return stem[:1].upper() + stem[1:]
 
 
 def _headline(line: str) -> str | None:
@@ -599,7 +638,7 @@ def parse(raw: RawFile) -> Document | Skipped:
     return Document(
         doc_id=doc_id_for(raw.source),
         source=raw.source,
-        title=loaded.title or title_from_filename(raw.source),
+        title=loaded.title or title_from_filename(raw.source, text),
         text=text,
         content_hash=raw.content_hash,
         removed=loaded.removed + removed,

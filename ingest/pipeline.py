@@ -150,7 +150,9 @@ class IngestReport:
         lines: list[str] = []
         for source in sorted(self.removals):
             removed = self.removals[source]
-            lines.append(f"{source}: {len(removed)} piece(s) of boilerplate removed")
+            count = len(removed)
+            what = "nothing" if not count else f"{count} piece{'' if count == 1 else 's'} of boilerplate"
+            lines.append(f"{source}: {what} removed")
             for item in removed:
                 text = " / ".join(item.text.split("\n"))
                 if len(text) > _REPORT_TEXT_CHARS:
@@ -478,6 +480,8 @@ def ingest_folder(
                     continue
                 wanted = {c.chunk_id for c in chunks}
                 report.chunks_deleted += store.delete_chunks(have - wanted)
+                # Chunk ids hash the text, not the title: the chunks kept must carry the current one.
+                store.retitle_chunks(sorted(have & wanted), loaded.title)
                 (report.updated if raw.source in stored else report.added).append(loaded.source)
                 writer.add(loaded, [c for c in chunks if c.chunk_id not in have], len(chunks))
             writer.finish()

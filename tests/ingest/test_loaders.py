@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,14 @@ def test_title_falls_back_to_the_file_name(tmp_path: Path) -> None:
     path.write_text("The company grew by ten percent last year. Costs were flat.\n")
     doc = _load(path, tmp_path)
     assert isinstance(doc, Document) and doc.title == "Annual report summary"
+
+
+def test_a_file_name_title_spells_its_words_as_the_document_does(tmp_path: Path) -> None:
+    path = tmp_path / "statement-on-ai-imagery_grok.txt"
+    path.write_text("Regulators said AI tools and Grok misuse images. The statement is short.\nAI is everywhere.\n")
+    doc = _load(path, tmp_path)
+    # "AI" and "Grok" are never written in lower case there; "statement" is, and stays so.
+    assert isinstance(doc, Document) and doc.title == "Statement on AI imagery Grok"
 
 
 def test_markdown_heading_is_the_title_and_syntax_is_dropped(tmp_path: Path) -> None:
@@ -371,6 +380,22 @@ def test_an_html_page_in_the_encoding_it_declares_loads(tmp_path: Path) -> None:
     for name in ("liar.html", "glitch.html", "notes.txt"):
         skipped = _load(tmp_path / name, tmp_path)
         assert isinstance(skipped, Skipped) and "not valid UTF-8" in skipped.reason, skipped
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_utf16_or_utf32_file_with_a_byte_order_mark_is_read(tmp_path: Path, encoding: str) -> None:
+    # Windows Notepad's "Unicode" is UTF-16 with a byte-order mark: NUL bytes, yet text.
+    text = "Opening hours\n\nThe café opens at 8 and closes at 18 on weekdays.\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+    (tmp_path / "hours.txt").write_bytes(data)
+    doc = _load(tmp_path / "hours.txt", tmp_path)
+    assert isinstance(doc, Document), doc
+    assert doc.title == "Opening hours" and "The café opens at 8" in doc.text
+    (tmp_path / "torn.txt").write_bytes(codecs.BOM_UTF16_LE + "Some words".encode("utf-16-le")[:-1])
+    torn = _load(tmp_path / "torn.txt", tmp_path)
+    assert isinstance(torn, Skipped) and "not valid UTF-16" in torn.reason and "save the file as UTF-8" in torn.reason
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,8 @@ def test_corpus_ingest_stores_clean_chunks_that_match_their_document(corpus_copy
     assert report.embedding_calls == emb.document_calls == -(-len(chunks) // settings.embed_batch_size)
     per_doc = "\n".join(report.report_lines())
     assert "unicef-ai-child-deepfakes.txt" in per_doc and "teaser-list" in per_doc and "promo" in per_doc
+    assert "privacy-regulators-unite-against-ai-imagery.txt: nothing removed" in per_doc
+    assert "regulators-joint-statement-on-ai-imagery.txt: 1 piece of boilerplate removed" in per_doc
 
 
 def test_without_a_terminal_progress_is_plain_lines(
@@ -120,6 +122,23 @@ def test_a_new_extractor_version_rereads_unchanged_files_without_reembedding(
     assert emb.document_calls == 0 and report.chunks_written == 0 and report.chunks_deleted == 0
     again = _ingest(corpus_copy, settings, KeywordEmbeddings())
     assert len(again.unchanged) == 3
+
+
+def test_a_page_whose_title_alone_changed_keeps_its_vectors_and_shows_the_new_title(
+    tmp_path: Path, settings: Settings
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    page = "<html><head><title>{}</title></head><body><main><p>{}</p></main></body></html>"
+    body = "To reset your password, open Settings and choose Reset. A link arrives by email within a minute."
+    (site / "reset.html").write_text(page.format("Reset your password", body))
+    _ingest(site, settings, KeywordEmbeddings())
+    (site / "reset.html").write_text(page.format("Resetting a password", body))
+    emb = KeywordEmbeddings()
+    report = _ingest(site, settings, emb)
+    assert report.updated == ["reset.html"] and emb.document_calls == 0 and report.chunks_written == 0
+    chunks = _store(settings, emb).all_chunks()
+    assert chunks and {c.title for c in chunks} == {"Resetting a password"}
 
 
 def test_edits_and_deletions_propagate(corpus_copy: Path, settings: Settings) -> None:
