@@ -1461,7 +1461,8 @@ class ExtractiveAnswerer:
             for n, row in zip(names, sims.tolist(), strict=True)
         }
         # An acronym the question writes in capitals stands for a longer one that begins with it
-        # ("per the UN agency": "UNICEF", the UN children's fund); MiniLM puts them 0.35 apart.
+        # ("per the UN agency": "UNICEF", the UN children's fund; MiniLM puts them 0.35 apart), as
+        # a mention of it does in `_unmentioned`.
         asked = {w.lower() for p in parts for w in _WORD.findall(p.text) if w.isupper() and w.isalpha()}
         written = {w.lower() for c in candidates for w in _WORD.findall(c.context) if w.isupper() and w.isalpha()}
         for n in asked & near.keys():

@@ -237,12 +237,14 @@ def title_from_filename(source: str, text: str = "") -> str:
     if not stem:
         return source
     if text:
-        forms: dict[str, Counter[str]] = {}
+        # Only the name's own words are counted: the text may be a long document.
+        forms: dict[str, Counter[str]] = {w: Counter() for w in stem.split(" ") if w.islower()}
         for word in _TITLE_WORD.findall(text):
-            forms.setdefault(word.lower(), Counter())[word] += 1
+            if (key := word.lower()) in forms:
+                forms[key][word] += 1
         words = []
         for word in stem.split(" "):
-            seen = forms.get(word) if word.islower() else None
+            seen = forms.get(word)
             words.append(seen.most_common(1)[0][0] if seen and word not in seen else word)
         stem = " ".join(words)
     return stem[:1].upper() + stem[1:]

@@ -481,6 +481,8 @@ def ingest_folder(
                 wanted = {c.chunk_id for c in chunks}
                 report.chunks_deleted += store.delete_chunks(have - wanted)
                 # Chunk ids hash the text, not the title: the chunks kept must carry the current one.
+                # Compared with the chunks, not the record: a store written before this fix has
+                # records with a page's new title over chunks with its old one.
                 store.retitle_chunks(sorted(have & wanted), loaded.title)
                 (report.updated if raw.source in stored else report.added).append(loaded.source)
                 writer.add(loaded, [c for c in chunks if c.chunk_id not in have], len(chunks))
